@@ -1,0 +1,50 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+
+/** Names of the `node:diagnostics_channel` channels wsauth publishes to. */
+export const channelNames = {
+  accept: 'wsauth:handshake:accept',
+  reject: 'wsauth:handshake:reject',
+  abort: 'wsauth:handshake:abort',
+} as const;
+
+/**
+ * The message published on every handshake channel. It holds no cookie, token, ticket or
+ * session id: `path` has its query values redacted.
+ */
+export interface HandshakeEvent {
+  readonly outcome: 'accept' | 'reject' | 'abort';
+  readonly path: string;
+  readonly ip: string | undefined;
+  readonly origin: string | undefined;
+  readonly userId: string | undefined;
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly durationMs: number;
+}
+
+export const channels = {
+  accept: diagnosticsChannel.channel(channelNames.accept),
+  reject: diagnosticsChannel.channel(channelNames.reject),
+  abort: diagnosticsChannel.channel(channelNames.abort),
+};
+
+/**
+ * Replaces every query value of a request target with `[redacted]`, because tickets and
+ * tokens travel in the query.
+ */
+export function redactUrl(target: string | undefined): string {
+  if (target === undefined) {
+    return '';
+  }
+  const queryStart = target.indexOf('?');
+  if (queryStart === -1) {
+    return target;
+  }
+
+  const pairs = target.slice(queryStart + 1).split('&');
+  const redacted = pairs.map((pair) => {
+    const separator = pair.indexOf('=');
+    return separator === -1 ? pair : `${pair.slice(0, separator)}=[redacted]`;
+  });
+  return `${target.slice(0, queryStart)}?${redacted.join('&')}`;
+}

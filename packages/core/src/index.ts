@@ -1,0 +1,23 @@
+export { clientAddress } from './address.js';
+export { channelNames, type HandshakeEvent, redactUrl } from './diagnostics.js';
+export { type ErrorCode, ErrorCodes, WsAuthError, type WsAuthErrorOptions } from './errors.js';
+export { Handshake, type HandshakeOutcome, type SocketHandler } from './handshake.js';
+export type { WsAuthOptions } from './options.js';
+export { carriesCredentialCookie, normalizeOrigin, requestOrigin } from './origin.js';
+export { type Rejection, rejection } from './rejection.js';
+export {
+  getHandshake,
+  type HandshakeExtension,
+  type UpgradeRouter,
+  WsAuthServer,
+} from './server.js';
+export { parseSubprotocols } from './subprotocol.js';
+export type {
+  AcceptInput,
+  AuthContext,
+  CredentialKind,
+  TrustProxy,
+  WsAuthLogger,
+  WsAuthUser,
+} from './types.js';
+export { writeRejection } from './write.js';

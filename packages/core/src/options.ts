@@ -1,0 +1,221 @@
+import { WebSocketServer } from 'ws';
+import { ErrorCodes, invalidOption, WsAuthError } from './errors.js';
+import { normalizeOrigin, type OriginPolicy } from './origin.js';
+import type { TrustProxy, WsAuthLogger } from './types.js';
+
+/** Options shared by every adapter. Adapters fill `trustProxy` from the framework's setting. */
+export interface WsAuthOptions {
+  /**
+   * Exact origins (`scheme://host[:port]`) allowed to open cookie-credentialed sockets besides
+   * the request's own origin. No wildcard, suffix or substring matching is done.
+   * @default []
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * Accept cookie-credentialed handshakes that send no `Origin` header (non-browser clients
+   * that replay a session cookie).
+   * @default false
+   */
+  allowMissingOrigin?: boolean;
+  /**
+   * Turns the origin check off, which exposes cookie-authenticated sockets to cross-site
+   * WebSocket hijacking. Only for apps that authenticate without cookies.
+   * @default false
+   */
+  dangerouslyDisableOriginCheck?: boolean;
+  /**
+   * Names of the cookies that carry credentials. A handshake whose cookies include none of them
+   * is judged without the origin check. Leave unset to treat any cookie as a credential.
+   * @default undefined
+   */
+  credentialCookies?: readonly string[];
+  /**
+   * How long the app's chain may take to accept or reject, in milliseconds, before the client
+   * gets 503.
+   * @default 10000
+   */
+  authTimeoutMs?: number;
+  /**
+   * What happens when the chain answers with a 3xx redirect. Browsers cannot follow a redirect
+   * on a WebSocket handshake, so by default the status becomes 401 and `Location` is removed.
+   * @default 'reject'
+   */
+  redirects?: 'reject' | 'pass';
+  /**
+   * Subprotocols the app speaks, in order of preference. The 101 echoes the first one the
+   * client offers and nothing else.
+   * @default []
+   */
+  protocols?: readonly string[];
+  /**
+   * Largest message accepted, in bytes; a larger one closes the socket with 1009.
+   * @default 1048576
+   */
+  maxPayload?: number;
+  /**
+   * Enables permessage-deflate.
+   * @default false
+   */
+  perMessageDeflate?: boolean;
+  /**
+   * Most request headers a handshake may have; more gets 431.
+   * @default 256
+   */
+  maxHeaderCount?: number;
+  /**
+   * Longest `Sec-WebSocket-Protocol` value accepted, in characters; longer gets 400.
+   * @default 4096
+   */
+  maxSubprotocolHeaderLength?: number;
+  /**
+   * Decides whether a proxy address is trusted for `X-Forwarded-*` headers.
+   * @default () => false
+   */
+  trustProxy?: TrustProxy;
+  /**
+   * Logger with pino's call shape. wsauth never writes to the console.
+   * @default undefined
+   */
+  logger?: WsAuthLogger;
+  /**
+   * A `ws` server to upgrade with. It must be created with `noServer: true`.
+   * @default a new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate })
+   */
+  wsServer?: WebSocketServer;
+}
+
+/** Options after validation, with every default applied. */
+export interface ResolvedOptions {
+  readonly origin: OriginPolicy;
+  readonly authTimeoutMs: number;
+  readonly redirects: 'reject' | 'pass';
+  readonly protocols: readonly string[];
+  readonly maxHeaderCount: number;
+  readonly maxSubprotocolHeaderLength: number;
+  readonly trustProxy: TrustProxy;
+  readonly logger: WsAuthLogger | undefined;
+  readonly wsServer: WebSocketServer;
+}
+
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** Validates options and applies defaults. The caller's object is never modified. */
+export function resolveOptions(options: WsAuthOptions = {}): ResolvedOptions {
+  const authTimeoutMs = positiveInteger('authTimeoutMs', options.authTimeoutMs, 10_000);
+  if (authTimeoutMs > MAX_TIMEOUT_MS) {
+    invalidOption('authTimeoutMs', authTimeoutMs, `at most ${MAX_TIMEOUT_MS}`);
+  }
+
+  const redirects = options.redirects ?? 'reject';
+  if (redirects !== 'reject' && redirects !== 'pass') {
+    invalidOption('redirects', redirects, '"reject" or "pass"');
+  }
+
+  return {
+    origin: resolveOriginPolicy(options),
+    authTimeoutMs,
+    redirects,
+    protocols: stringList('protocols', options.protocols),
+    maxHeaderCount: positiveInteger('maxHeaderCount', options.maxHeaderCount, 256),
+    maxSubprotocolHeaderLength: positiveInteger(
+      'maxSubprotocolHeaderLength',
+      options.maxSubprotocolHeaderLength,
+      4096,
+    ),
+    trustProxy: optionalFunction('trustProxy', options.trustProxy) ?? (() => false),
+    logger: resolveLogger(options.logger),
+    wsServer: resolveWsServer(options),
+  };
+}
+
+function resolveOriginPolicy(options: WsAuthOptions): OriginPolicy {
+  const allowedOrigins = new Set<string>();
+  for (const entry of stringList('allowedOrigins', options.allowedOrigins)) {
+    const origin = normalizeOrigin(entry);
+    if (origin === undefined) {
+      invalidOption('allowedOrigins', entry, 'an origin such as "https://app.example.com"');
+    }
+    allowedOrigins.add(origin);
+  }
+
+  const cookies = options.credentialCookies;
+  return {
+    allowedOrigins,
+    allowMissingOrigin: flag('allowMissingOrigin', options.allowMissingOrigin),
+    disabled: flag('dangerouslyDisableOriginCheck', options.dangerouslyDisableOriginCheck),
+    credentialCookies:
+      cookies === undefined ? undefined : new Set(stringList('credentialCookies', cookies)),
+  };
+}
+
+function resolveWsServer(options: WsAuthOptions): WebSocketServer {
+  const given = options.wsServer;
+  if (given === undefined) {
+    const maxPayload = positiveInteger('maxPayload', options.maxPayload, 1024 * 1024);
+    return new WebSocketServer({
+      noServer: true,
+      maxPayload,
+      perMessageDeflate: flag('perMessageDeflate', options.perMessageDeflate),
+      clientTracking: true,
+    });
+  }
+
+  if (!(given instanceof WebSocketServer)) {
+    invalidOption('wsServer', given, 'a WebSocketServer from the "ws" package');
+  }
+  if (given.options.noServer !== true) {
+    throw new WsAuthError(
+      ErrorCodes.UNSAFE_WS_SERVER,
+      'The wsServer option was created with "server" or "port", so it installs its own upgrade ' +
+        'listener and would accept sockets without authentication. Create it with ' +
+        '{ noServer: true }.',
+    );
+  }
+  return given;
+}
+
+function resolveLogger(logger: WsAuthLogger | undefined): WsAuthLogger | undefined {
+  if (logger === undefined) {
+    return undefined;
+  }
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof logger[level] !== 'function') {
+      invalidOption(`logger.${level}`, logger[level], 'a function (a pino-compatible logger)');
+    }
+  }
+  return logger;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  if (!Number.isInteger(value) || value <= 0) {
+    invalidOption(name, value, 'a positive integer');
+  }
+  return value;
+}
+
+function flag(name: string, value: boolean | undefined): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    invalidOption(name, value, 'true or false');
+  }
+  return value === true;
+}
+
+function stringList(name: string, value: readonly string[] | undefined): readonly string[] {
+  if (value === undefined) {
+    return [];
+  }
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry === '')) {
+    invalidOption(name, value, 'an array of non-empty strings');
+  }
+  return [...value];
+}
+
+function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    invalidOption(name, value, 'a function');
+  }
+  return value;
+}

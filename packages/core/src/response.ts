@@ -1,0 +1,122 @@
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+// Headers that belong to the 101 itself or to a body; the chain's values for them never ride on
+// the upgrade response.
+const UPGRADE_OWNED_HEADERS = new Set([
+  'connection',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'content-language',
+  'date',
+  'etag',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+type WriteHead = ServerResponse['writeHead'];
+
+/** A socket-bound `ServerResponse` for the framework chain, and a way to turn it into a 101. */
+export interface SocketResponse {
+  readonly res: ServerResponse;
+  /** True while the response is being finished to collect the headers for the 101. */
+  readonly capturing: boolean;
+  /**
+   * Finishes the response without writing a byte, so that middleware hooked on `writeHead` and
+   * `end` (session cookies, session saves) runs, and resolves with the header lines to add to
+   * the 101 once every such hook has completed.
+   */
+  capture(): Promise<string[]>;
+  /** Detaches the response from the socket so that later writes of the chain go nowhere. */
+  detach(): void;
+}
+
+/**
+ * Creates a real `http.ServerResponse` assigned to the upgrade socket. Whatever the chain writes
+ * reaches the client as a valid HTTP response with `Connection: close`. With `rewriteRedirects`,
+ * a 3xx becomes 401 without `Location`, because browsers cannot follow a handshake redirect.
+ */
+export function createSocketResponse(
+  req: IncomingMessage,
+  socket: Socket,
+  rewriteRedirects: boolean,
+): SocketResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+
+  let capturing = false;
+  let attached = true;
+
+  const writeHead = function (this: ServerResponse, statusCode: number, ...rest: unknown[]) {
+    if (capturing) {
+      return this;
+    }
+    if (rewriteRedirects && statusCode >= 300 && statusCode < 400) {
+      this.removeHeader('location');
+      return ServerResponse.prototype.writeHead.call(this, 401, ...withoutLocation(rest));
+    }
+    return (ServerResponse.prototype.writeHead as (...args: unknown[]) => ServerResponse).call(
+      this,
+      statusCode,
+      ...rest,
+    );
+  };
+  res.writeHead = writeHead as WriteHead;
+
+  return {
+    res,
+    get capturing() {
+      return capturing;
+    },
+    capture() {
+      capturing = true;
+      return new Promise<string[]>((resolve, reject) => {
+        res.once('finish', () => resolve(headerLines(res.getHeaders())));
+        res.once('error', reject);
+        res.end();
+      });
+    },
+    detach() {
+      if (attached) {
+        attached = false;
+        res.detachSocket(socket);
+      }
+    },
+  };
+}
+
+// writeHead accepts (headers), (reason) or (reason, headers); a headers object may carry Location.
+function withoutLocation(rest: unknown[]): [OutgoingHttpHeaders?] {
+  const headers = rest.find((value) => typeof value === 'object' && value !== null);
+  if (headers === undefined || Array.isArray(headers)) {
+    return [];
+  }
+
+  const copy: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers as OutgoingHttpHeaders)) {
+    if (name.toLowerCase() !== 'location') {
+      copy[name] = value;
+    }
+  }
+  return [copy];
+}
+
+function headerLines(headers: OutgoingHttpHeaders): string[] {
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (
+      value === undefined ||
+      UPGRADE_OWNED_HEADERS.has(name) ||
+      name.startsWith('sec-websocket-')
+    ) {
+      continue;
+    }
+    for (const item of Array.isArray(value) ? value : [value]) {
+      lines.push(`${name}: ${item}`);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,256 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { clientAddress } from './address.js';
+import { channels, type HandshakeEvent, redactUrl } from './diagnostics.js';
+import { ErrorCodes } from './errors.js';
+import { Handshake, type HandshakeHost, type HandshakeOutcome } from './handshake.js';
+import { type ResolvedOptions, resolveOptions, type WsAuthOptions } from './options.js';
+import { checkOrigin } from './origin.js';
+import { type Rejection, rejection } from './rejection.js';
+import { checkShape } from './shape.js';
+import { parseSubprotocols } from './subprotocol.js';
+import type { AuthContext } from './types.js';
+import { writeRejection } from './write.js';
+
+/** What an adapter gives the core: which paths are WebSocket routes, and how to run the chain. */
+export interface UpgradeRouter {
+  /** Tells whether the request targets one of the app's WebSocket routes. */
+  matches(req: IncomingMessage): boolean;
+  /**
+   * Runs the framework chain for the handshake. The chain ends by calling
+   * `handshake.accept(...)`, by writing a response to `handshake.res`, or by `handshake.reject`.
+   */
+  dispatch(handshake: Handshake): void;
+}
+
+/** A step added to the pipeline: limits, credential carriers and the connection lifecycle. */
+export interface HandshakeExtension {
+  /** Runs after the origin check and before the chain; a rejection ends the handshake. */
+  beforeChain?(handshake: Handshake): Rejection | undefined | Promise<Rejection | undefined>;
+  /** Runs once a socket is open, before the route's handler. */
+  onAccept?(socket: WebSocket, context: AuthContext, handshake: Handshake): void;
+  /** Runs when the server closes. */
+  close?(): void | Promise<void>;
+}
+
+const handshakes = new WeakMap<IncomingMessage, Handshake>();
+
+/** Returns the handshake an upgrade request belongs to, or `undefined` for a plain request. */
+export function getHandshake(req: IncomingMessage): Handshake | undefined {
+  return handshakes.get(req);
+}
+
+// A rejected or aborted socket can still emit EPIPE or ECONNRESET; an unhandled one would crash
+// the process. One shared function keeps no state alive per socket.
+function ignoreSocketError(): void {}
+
+/** The framework-free handshake pipeline. Adapters create one per app. */
+export class WsAuthServer implements HandshakeHost {
+  readonly options: ResolvedOptions;
+  readonly #extensions: HandshakeExtension[] = [];
+  readonly #extraHeaders = new WeakMap<IncomingMessage, string[]>();
+  readonly #protocols = new WeakMap<IncomingMessage, string | undefined>();
+  #pending = 0;
+
+  constructor(options?: WsAuthOptions) {
+    this.options = resolveOptions(options);
+    const wss = this.options.wsServer;
+    wss.on('headers', (headers, req) => {
+      const extra = this.#extraHeaders.get(req);
+      if (extra !== undefined) {
+        this.#extraHeaders.delete(req);
+        headers.push(...extra);
+      }
+    });
+    wss.options.handleProtocols = (_offered, req) => this.#protocols.get(req) ?? false;
+  }
+
+  get authTimeoutMs(): number {
+    return this.options.authTimeoutMs;
+  }
+
+  get rewriteRedirects(): boolean {
+    return this.options.redirects === 'reject';
+  }
+
+  /** The `ws` server sockets are upgraded with. */
+  get wss(): WebSocketServer {
+    return this.options.wsServer;
+  }
+
+  /** Handshakes that have entered the chain and are not settled yet. */
+  get pendingHandshakes(): number {
+    return this.#pending;
+  }
+
+  /** Adds a pipeline step. */
+  use(extension: HandshakeExtension): this {
+    this.#extensions.push(extension);
+    return this;
+  }
+
+  /**
+   * Listens for upgrades on `server`. Requests for other paths are left to the server's other
+   * `upgrade` listeners, or answered with 404 when there are none. Returns a function that stops.
+   */
+  attach(server: Server, router: UpgradeRouter): () => void {
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      const shared = server.listenerCount('upgrade') > 1;
+      this.handleUpgrade(req, socket as Socket, head, router, shared);
+    };
+    server.on('upgrade', onUpgrade);
+    return () => {
+      server.off('upgrade', onUpgrade);
+    };
+  }
+
+  /** Runs the pipeline for one upgrade request. */
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    router: UpgradeRouter,
+    leaveUnknownPaths = false,
+  ): void {
+    if (!router.matches(req)) {
+      if (!leaveUnknownPaths) {
+        this.#rejectEarly(req, socket, rejection(404, ErrorCodes.ROUTE_NOT_FOUND, 'Not Found'));
+      }
+      return;
+    }
+
+    const early =
+      checkShape(req, this.options) ??
+      checkOrigin(req, this.options.origin, this.options.trustProxy);
+    if (early !== undefined) {
+      this.#rejectEarly(req, socket, early);
+      return;
+    }
+
+    socket.on('error', ignoreSocketError);
+    const handshake = new Handshake(this, req, socket, head);
+    handshakes.set(req, handshake);
+    this.#pending++;
+    handshake.protocol = selectProtocol(req, this.options.protocols);
+    this.#runChain(handshake, router);
+  }
+
+  /** Closes every open socket with 1001 and stops the ws server. */
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) {
+      client.close(1001, 'Server shutting down');
+    }
+    for (const extension of this.#extensions) {
+      await extension.close?.();
+    }
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  upgrade(handshake: Handshake, head: Buffer, headers: string[]): Promise<WebSocket> {
+    const { req, socket } = handshake;
+    this.#extraHeaders.set(req, headers);
+    this.#protocols.set(req, handshake.protocol);
+
+    return new Promise<WebSocket>((resolve, reject) => {
+      let upgraded = false;
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        upgraded = true;
+        // The handshake paused the socket; ws only adds a data listener, which does not resume.
+        socket.resume();
+        resolve(ws);
+      });
+      // ws completes synchronously or answers the request itself and never calls back.
+      if (!upgraded) {
+        reject(new Error('ws did not complete the upgrade'));
+      }
+    }).finally(() => {
+      this.#extraHeaders.delete(req);
+      this.#protocols.delete(req);
+      socket.off('error', ignoreSocketError);
+    });
+  }
+
+  settled(handshake: Handshake, outcome: HandshakeOutcome): void {
+    this.#pending--;
+    handshakes.delete(handshake.req);
+
+    if (outcome.kind === 'accept') {
+      for (const extension of this.#extensions) {
+        extension.onAccept?.(outcome.socket, outcome.context, handshake);
+      }
+    }
+    this.#report(handshake.req, outcome, handshake.startedAt);
+  }
+
+  failed(handshake: Handshake, error: unknown): void {
+    this.options.logger?.error(
+      { err: error, path: redactUrl(handshake.req.url) },
+      'WebSocket handshake failed with an unhandled error',
+    );
+  }
+
+  async #runChain(handshake: Handshake, router: UpgradeRouter): Promise<void> {
+    try {
+      for (const extension of this.#extensions) {
+        const rejected = await extension.beforeChain?.(handshake);
+        if (handshake.settled) {
+          return;
+        }
+        if (rejected !== undefined) {
+          handshake.reject(rejected);
+          return;
+        }
+      }
+      router.dispatch(handshake);
+    } catch (error) {
+      handshake.fail(error);
+    }
+  }
+
+  #rejectEarly(req: IncomingMessage, socket: Socket, rejected: Rejection): void {
+    socket.on('error', ignoreSocketError);
+    writeRejection(socket, rejected);
+    this.#report(
+      req,
+      { kind: 'reject', status: rejected.status, code: rejected.code },
+      performance.now(),
+    );
+  }
+
+  #report(req: IncomingMessage, outcome: HandshakeOutcome, startedAt: number): void {
+    const channel = channels[outcome.kind];
+    const logger = this.options.logger;
+    if (!channel.hasSubscribers && logger === undefined) {
+      return;
+    }
+
+    const event: HandshakeEvent = {
+      outcome: outcome.kind,
+      path: redactUrl(req.url),
+      ip: clientAddress(req, this.options.trustProxy),
+      origin: req.headers.origin,
+      userId: outcome.kind === 'accept' ? outcome.context.userId : undefined,
+      status:
+        outcome.kind === 'reject' ? outcome.status : outcome.kind === 'accept' ? 101 : undefined,
+      code: outcome.kind === 'reject' ? outcome.code : undefined,
+      durationMs: performance.now() - startedAt,
+    };
+    channel.publish(event);
+
+    if (logger !== undefined) {
+      const level = outcome.kind === 'abort' ? 'debug' : 'info';
+      logger[level]({ ...event }, `WebSocket handshake ${outcome.kind}ed`);
+    }
+  }
+}
+
+function selectProtocol(req: IncomingMessage, declared: readonly string[]): string | undefined {
+  const header = req.headers['sec-websocket-protocol'];
+  if (header === undefined || declared.length === 0) {
+    return undefined;
+  }
+  const offered = new Set(parseSubprotocols(header));
+  return declared.find((name) => offered.has(name));
+}
