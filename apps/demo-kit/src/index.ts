@@ -1,0 +1,11 @@
+export { announceListening, type DemoConfig, readConfig } from './config.js';
+export { demoPage } from './page.js';
+export {
+  apiKeyFrom,
+  type DemoUser,
+  findByApiKey,
+  findById,
+  setUserDeleted,
+  unauthorizedBody,
+  verifyPassword,
+} from './users.js';
