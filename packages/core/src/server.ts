@@ -157,6 +157,9 @@ export class WsAuthServer implements HandshakeHost {
       let upgraded = false;
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         upgraded = true;
+        // ws emits protocol errors (bad frames, oversized messages) on the socket and then closes
+        // it with 1002 or 1009; without a listener the emit would crash the process.
+        ws.on('error', this.#onSocketError);
         // The handshake paused the socket; ws only adds a data listener, which does not resume.
         socket.resume();
         resolve(ws);
@@ -183,6 +186,13 @@ export class WsAuthServer implements HandshakeHost {
     }
     this.#report(handshake.req, outcome, handshake.startedAt);
   }
+
+  #onSocketError = (error: Error): void => {
+    this.options.logger?.debug(
+      { err: { message: error.message, code: (error as { code?: string }).code } },
+      'WebSocket closed after a protocol error',
+    );
+  };
 
   failed(handshake: Handshake, error: unknown): void {
     this.options.logger?.error(

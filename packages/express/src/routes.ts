@@ -5,7 +5,8 @@ export const kUpgradeHandler = Symbol.for('wsauth.express.upgrade');
 
 // The parts of Express 4 and Express 5 (router 2) layers that route matching reads.
 interface Layer {
-  match(path: string): boolean;
+  // Express 4 returns a boolean and stores the matched prefix in `path`; router 2 returns it.
+  match(path: string): boolean | { path: string } | undefined;
   path?: string;
   method?: string;
   route?: { stack: Layer[]; methods: Record<string, boolean> };
@@ -37,7 +38,8 @@ function routerStack(app: Application): Layer[] | undefined {
 
 function stackMatches(stack: Layer[], pathname: string): boolean {
   for (const layer of stack) {
-    if (!safeMatch(layer, pathname)) {
+    const matched = safeMatch(layer, pathname);
+    if (matched === false) {
       continue;
     }
 
@@ -54,7 +56,7 @@ function stackMatches(stack: Layer[], pathname: string): boolean {
     }
 
     const nested = layer.handle.stack;
-    if (Array.isArray(nested) && stackMatches(nested, stripPrefix(pathname, layer.path ?? ''))) {
+    if (Array.isArray(nested) && stackMatches(nested, stripPrefix(pathname, matched))) {
       return true;
     }
   }
@@ -65,13 +67,19 @@ function containsUpgrade(stack: Layer[]): boolean {
   return stack.some((layer) => layer.handle[kUpgradeHandler] === true);
 }
 
-function safeMatch(layer: Layer, pathname: string): boolean {
+/** Returns the prefix the layer matched, or `false`. */
+function safeMatch(layer: Layer, pathname: string): string | false {
+  let result: ReturnType<Layer['match']>;
   try {
-    return layer.match(pathname);
+    result = layer.match(pathname);
   } catch {
     // Express throws on malformed percent-encoding in a path parameter; such a path has no route.
     return false;
   }
+  if (typeof result === 'object') {
+    return result.path;
+  }
+  return result === true ? (layer.path ?? '') : false;
 }
 
 function stripPrefix(pathname: string, prefix: string): string {

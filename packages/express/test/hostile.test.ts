@@ -1,0 +1,301 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import net from 'node:net';
+import { channelNames, type HandshakeEvent, WsAuthError } from '@wsauth/core';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createWsAuth } from '../src/index.js';
+import { login, startApp, type TestApp, versions } from './app.js';
+import { header, sendRaw, upgradeRequest } from './wire.js';
+
+let app: TestApp;
+
+afterEach(async () => {
+  await app?.close();
+});
+
+describe('handshake shape', () => {
+  it('POST upgrade gets 405 before any middleware', async () => {
+    app = await startApp(express);
+    const before = app.probe.middlewareCalls;
+    const response = await sendRaw(app.port, upgradeRequest('/ws', {}, 'POST'));
+    expect(response.status).toBe(405);
+    expect(header(response, 'allow')).toBe('GET');
+    expect(app.probe.middlewareCalls).toBe(before);
+  });
+
+  it('missing or malformed key gets 400', async () => {
+    app = await startApp(express);
+    for (const key of [undefined, 'short', 'dGhlIHNhbXBsZSBub25jZQ', '!!!!!!!!!!!!!!!!!!!!!!==']) {
+      const response = await sendRaw(app.port, upgradeRequest('/ws', { 'Sec-WebSocket-Key': key }));
+      expect(response.status, String(key)).toBe(400);
+    }
+    expect(app.probe.middlewareCalls).toBe(0);
+  });
+
+  it('version 12 gets 426 naming version 13', async () => {
+    app = await startApp(express);
+    const response = await sendRaw(
+      app.port,
+      upgradeRequest('/ws', { 'Sec-WebSocket-Version': '12' }),
+    );
+    expect(response.status).toBe(426);
+    expect(header(response, 'sec-websocket-version')).toBe('13');
+  });
+
+  it('2,100 headers get a 4xx', async () => {
+    app = await startApp(express);
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 2100; i++) many[`X-Filler-${i}`] = 'x';
+    const response = await sendRaw(app.port, upgradeRequest('/ws', many));
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+  });
+
+  it('16 KiB protocol header of separators gets a 4xx', async () => {
+    app = await startApp(express);
+    // Node answers 431 itself once the head passes its 16 KiB limit; below it, wsauth answers 400.
+    for (const size of [8192, 4096, 2100]) {
+      const value = ' ,'.repeat(size);
+      const response = await sendRaw(
+        app.port,
+        upgradeRequest('/ws', { 'Sec-WebSocket-Protocol': value }),
+      );
+      expect(response.status, String(size)).toBeGreaterThanOrEqual(400);
+      expect(response.status, String(size)).toBeLessThan(500);
+    }
+    const long = await sendRaw(
+      app.port,
+      upgradeRequest('/ws', { 'Sec-WebSocket-Protocol': 'a'.repeat(5000) }),
+    );
+    expect(long.status).toBe(400);
+    expect(app.probe.middlewareCalls).toBe(0);
+  });
+
+  it('malformed protocol list gets 400', async () => {
+    app = await startApp(express);
+    for (const value of ['chat,,json', 'chat, chat', 'a b', 'bad"name']) {
+      const response = await sendRaw(
+        app.port,
+        upgradeRequest('/ws', { 'Sec-WebSocket-Protocol': value }),
+      );
+      expect(response.status, value).toBe(400);
+    }
+  });
+});
+
+describe('subprotocols', () => {
+  it('echoes only a declared protocol', async () => {
+    app = await startApp(express, { protocols: ['chat.v2', 'chat.v1'] });
+    const offered = await sendRaw(
+      app.port,
+      upgradeRequest('/ws', {
+        'X-Api-Key': 'alice-key',
+        'Sec-WebSocket-Protocol': 'other, chat.v1, chat.v2',
+      }),
+    );
+    expect(offered.status).toBe(101);
+    expect(offered.headers['sec-websocket-protocol']).toEqual(['chat.v2']);
+    offered.socket.destroy();
+
+    const none = await sendRaw(app.port, upgradeRequest('/ws', { 'X-Api-Key': 'alice-key' }));
+    expect(none.headers['sec-websocket-protocol']).toBeUndefined();
+    none.socket.destroy();
+
+    const unknown = await sendRaw(
+      app.port,
+      upgradeRequest('/ws', { 'X-Api-Key': 'alice-key', 'Sec-WebSocket-Protocol': 'secret-value' }),
+    );
+    expect(unknown.status).toBe(101);
+    expect(unknown.headers['sec-websocket-protocol']).toBeUndefined();
+    unknown.socket.destroy();
+  });
+});
+
+describe.each(versions)('client abort, $name', ({ express: factory }) => {
+  it('reset during slow deserializeUser leaves nothing behind', async () => {
+    app = await startApp(factory, { allowMissingOrigin: true });
+    const cookie = await login(app.port);
+    app.probe.deserializeDelayMs = 300;
+    const timersBefore = countResources('Timeout');
+    const listenersBefore = app.server.listenerCount('upgrade');
+
+    const sockets = Array.from({ length: 50 }, () => {
+      const socket = net.connect(app.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(upgradeRequest('/ws', { Cookie: cookie }));
+      return socket;
+    });
+    await waitFor(() => app.wsauth.core.pendingHandshakes === 50);
+    for (const [index, socket] of sockets.entries()) {
+      if (index % 2 === 0) {
+        socket.resetAndDestroy();
+      } else {
+        socket.end();
+      }
+    }
+
+    await waitFor(() => app.wsauth.core.pendingHandshakes === 0);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(app.probe.handlerCalls).toBe(0);
+    expect(app.wsauth.core.wss.clients.size).toBe(0);
+    expect(app.server.listenerCount('upgrade')).toBe(listenersBefore);
+    expect(countResources('Timeout')).toBeLessThanOrEqual(timersBefore);
+  });
+});
+
+describe('after the upgrade', () => {
+  it('garbage bytes close with 1002', async () => {
+    app = await startApp(express);
+    const response = await sendRaw(app.port, upgradeRequest('/ws', { 'X-Api-Key': 'alice-key' }));
+    expect(response.status).toBe(101);
+    const closeFrame = new Promise<Buffer>((resolve) => {
+      let data = Buffer.alloc(0);
+      response.socket.on('data', (chunk) => {
+        data = Buffer.concat([data, chunk]);
+      });
+      response.socket.on('close', () => resolve(data));
+    });
+    response.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+    const data = Buffer.concat([response.rest, await closeFrame]);
+    const closeAt = data.indexOf(0x88);
+    expect(closeAt).toBeGreaterThanOrEqual(0);
+    expect(data.readUInt16BE(closeAt + 2)).toBe(1002);
+  });
+
+  it('a message over maxPayload closes with 1009', async () => {
+    app = await startApp(express, { maxPayload: 1024 });
+    const socket = new WebSocket(`ws://127.0.0.1:${app.port}/ws`, {
+      headers: { 'x-api-key': 'alice-key' },
+    });
+    await new Promise((resolve) => socket.once('message', resolve));
+    const code = new Promise((resolve) => socket.once('close', resolve));
+    socket.send('x'.repeat(2048));
+    expect(await code).toBe(1009);
+  });
+
+  it('compression is off by default', async () => {
+    app = await startApp(express);
+    const response = await sendRaw(
+      app.port,
+      upgradeRequest('/ws', {
+        'X-Api-Key': 'alice-key',
+        'Sec-WebSocket-Extensions': 'permessage-deflate',
+      }),
+    );
+    expect(response.status).toBe(101);
+    expect(response.headers['sec-websocket-extensions']).toBeUndefined();
+    response.socket.destroy();
+  });
+});
+
+describe('setup', () => {
+  it('rejects a ws server with its own listener', () => {
+    const attached = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    try {
+      expect(() => createWsAuth(express(), { wsServer: attached })).toThrow(
+        expect.objectContaining({ code: 'WSAUTH_ERR_UNSAFE_WS_SERVER' }),
+      );
+    } finally {
+      attached.close();
+    }
+  });
+
+  it('rejects invalid options with their names', () => {
+    const cases: [object, string][] = [
+      [{ authTimeoutMs: -1 }, 'authTimeoutMs'],
+      [{ allowedOrigins: ['*.example.com'] }, 'allowedOrigins'],
+      [{ allowedOrigins: 'https://a.example' }, 'allowedOrigins'],
+      [{ redirects: 'follow' }, 'redirects'],
+      [{ maxPayload: 0 }, 'maxPayload'],
+      [{ logger: { info() {} } }, 'logger.debug'],
+    ];
+    for (const [options, name] of cases) {
+      let error: unknown;
+      try {
+        createWsAuth(express(), options as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, name).toBeInstanceOf(WsAuthError);
+      expect((error as WsAuthError).code).toBe('WSAUTH_ERR_INVALID_OPTION');
+      expect((error as Error).message).toContain(`"${name}"`);
+    }
+  });
+
+  it('leaves the options object unchanged', () => {
+    const options = Object.freeze({
+      allowedOrigins: Object.freeze(['https://a.example']),
+      authTimeoutMs: 500,
+    });
+    expect(() => createWsAuth(express(), options)).not.toThrow();
+    expect(options).toEqual({ allowedOrigins: ['https://a.example'], authTimeoutMs: 500 });
+  });
+});
+
+describe('logs and events', () => {
+  it('records outcomes without secrets', async () => {
+    const lines: string[] = [];
+    const log = (fields: Record<string, unknown>, message: string) => {
+      lines.push(JSON.stringify({ ...fields, message }));
+    };
+    const events: HandshakeEvent[] = [];
+    const onEvent = (message: unknown) => events.push(message as HandshakeEvent);
+    for (const name of Object.values(channelNames)) diagnosticsChannel.subscribe(name, onEvent);
+
+    try {
+      app = await startApp(express, { logger: { debug: log, info: log, warn: log, error: log } });
+      const cookie = await login(app.port);
+      const sessionId = decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!;
+      const origin = `http://127.0.0.1:${app.port}`;
+
+      const accepted = await sendRaw(
+        app.port,
+        upgradeRequest('/ws?token=abc123', {
+          Cookie: cookie,
+          Origin: origin,
+          Host: `127.0.0.1:${app.port}`,
+        }),
+      );
+      expect(accepted.status).toBe(101);
+      accepted.socket.destroy();
+      const refused = await sendRaw(
+        app.port,
+        upgradeRequest('/ws', { Cookie: cookie, Origin: 'https://evil.example' }),
+      );
+      expect(refused.status).toBe(403);
+
+      const all = lines.join('\n') + JSON.stringify(events);
+      expect(all).not.toContain(sessionId);
+      expect(all).not.toContain(cookie.split('=')[1]!);
+      expect(all).not.toContain('abc123');
+      expect(events.map((event) => event.outcome)).toEqual(['accept', 'reject']);
+      expect(events[0]).toMatchObject({
+        path: '/ws?token=[redacted]',
+        userId: 'alice',
+        status: 101,
+        ip: '127.0.0.1',
+      });
+      expect(events[1]).toMatchObject({
+        status: 403,
+        code: 'WSAUTH_ERR_ORIGIN_REJECTED',
+        origin: 'https://evil.example',
+      });
+      expect(lines).toHaveLength(2);
+    } finally {
+      for (const name of Object.values(channelNames)) diagnosticsChannel.unsubscribe(name, onEvent);
+    }
+  });
+});
+
+function countResources(kind: string): number {
+  return process.getActiveResourcesInfo().filter((name) => name === kind).length;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
