@@ -35,6 +35,12 @@ export const ErrorCodes = {
   UNAVAILABLE: 'WSAUTH_ERR_UNAVAILABLE',
   /** A credential carrier (subprotocol token or ticket) is malformed. */
   INVALID_CREDENTIAL_CARRIER: 'WSAUTH_ERR_INVALID_CREDENTIAL_CARRIER',
+  /** A one-time ticket is unknown, expired, already used, bound elsewhere or for another user. */
+  TICKET_REJECTED: 'WSAUTH_ERR_TICKET_REJECTED',
+  /** A ticket was to be minted for a request that has no authenticated user. */
+  TICKET_WITHOUT_USER: 'WSAUTH_ERR_TICKET_WITHOUT_USER',
+  /** A ticket was to be minted while the `tickets` option is `false`. */
+  TICKETS_DISABLED: 'WSAUTH_ERR_TICKETS_DISABLED',
   /** The handshake could not be completed after the chain accepted it. */
   UPGRADE_FAILED: 'WSAUTH_ERR_UPGRADE_FAILED',
   /** `accept` was called twice, or after the handshake was settled. */

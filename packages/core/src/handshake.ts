@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { ErrorCodes, WsAuthError } from './errors.js';
+import type { CarriedCredential } from './carriers/carried.js';
+import { closeRejected, isCloseModeStatus } from './carriers/close-codes.js';
+import { type ErrorCode, ErrorCodes, WsAuthError } from './errors.js';
 import { type Rejection, rejection } from './rejection.js';
 import { createSocketResponse, type SocketResponse } from './response.js';
 import type { AcceptInput, AuthContext } from './types.js';
@@ -24,6 +26,8 @@ export interface HandshakeHost {
   upgrade(handshake: Handshake, head: Buffer, headers: string[]): Promise<WebSocket>;
   settled(handshake: Handshake, outcome: HandshakeOutcome): void;
   failed(handshake: Handshake, error: unknown): void;
+  /** Tells whether a 401 or 403 for this request is sent as a close code after a 101. */
+  closesRejections(req: IncomingMessage): boolean;
 }
 
 /** The handler an adapter passes to `accept`. */
@@ -41,19 +45,29 @@ export class Handshake {
   readonly startedAt = performance.now();
   /** The subprotocol the 101 echoes, chosen before the chain runs. */
   protocol: string | undefined;
+  /** The credential a carrier step (subprotocol token, ticket) found, if any. */
+  credential: CarriedCredential | undefined;
 
   readonly #host: HandshakeHost;
   readonly #response: SocketResponse;
   #head: Buffer;
   #state: State = 'running';
   #timer: NodeJS.Timeout | undefined;
+  #closesRejections = false;
 
   constructor(host: HandshakeHost, req: IncomingMessage, socket: Socket, head: Buffer) {
     this.req = req;
     this.socket = socket;
     this.#host = host;
     this.#head = head;
-    this.#response = createSocketResponse(req, socket, host.rewriteRedirects);
+    const closes = host.closesRejections(req);
+    this.#response = createSocketResponse(
+      req,
+      socket,
+      host.rewriteRedirects,
+      closes ? (status) => this.#closeRejected(status, ErrorCodes.CHAIN_REJECTED) : undefined,
+    );
+    this.#closesRejections = closes;
     this.#watch();
   }
 
@@ -75,6 +89,15 @@ export class Handshake {
     if (this.#state !== 'running') {
       throw new WsAuthError(ErrorCodes.ALREADY_SETTLED, 'The handshake was already settled.');
     }
+    // A ticket is bound to its user: a session or key of someone else in the chain must not
+    // turn it into that person's socket.
+    const carried = this.credential;
+    if (carried?.kind === 'ticket' && input.userId !== carried.userId) {
+      this.reject(
+        rejection(401, ErrorCodes.TICKET_REJECTED, 'The ticket belongs to another user.'),
+      );
+      return;
+    }
     this.#state = 'accepting';
     this.#response.capture().then(
       (headers) => this.#upgrade(input, handler, headers),
@@ -84,6 +107,9 @@ export class Handshake {
 
   /** Rejects the handshake with a response written by wsauth. */
   reject(rejected: Rejection): void {
+    if (this.#closeRejected(rejected.status, rejected.code)) {
+      return;
+    }
     if (this.#finish()) {
       this.#response.detach();
       writeRejection(this.socket, rejected);
@@ -98,6 +124,28 @@ export class Handshake {
     }
     this.#host.failed(this, error);
     this.reject(rejection(500, ErrorCodes.UPGRADE_FAILED, 'Internal Server Error'));
+  }
+
+  // Close mode: complete the upgrade without the chain's headers and close with 4401 or 4403.
+  #closeRejected(status: number, code: ErrorCode): boolean {
+    if (!this.#closesRejections || !isCloseModeStatus(status) || !this.#finish()) {
+      return false;
+    }
+    this.#response.detach();
+
+    this.#host.upgrade(this, this.#head, []).then(
+      (socket) => {
+        this.socket.off('error', this.#onAbort);
+        closeRejected(socket, status, code);
+        this.#host.settled(this, { kind: 'reject', status, code });
+      },
+      (error: unknown) => {
+        this.#host.failed(this, error);
+        this.socket.destroy();
+        this.#host.settled(this, { kind: 'abort' });
+      },
+    );
+    return true;
   }
 
   async #upgrade(input: AcceptInput, handler: SocketHandler, headers: string[]): Promise<void> {
@@ -120,7 +168,7 @@ export class Handshake {
     }
     this.socket.off('error', this.#onAbort);
 
-    const context = contextFrom(input, this.protocol);
+    const context = contextFrom(input, this.protocol, this.credential);
     this.#host.settled(this, { kind: 'accept', context, socket });
     handler(socket, context);
   }
@@ -200,13 +248,17 @@ export class Handshake {
   };
 }
 
-function contextFrom(input: AcceptInput, protocol: string | undefined): AuthContext {
+function contextFrom(
+  input: AcceptInput,
+  protocol: string | undefined,
+  carried: CarriedCredential | undefined,
+): AuthContext {
   return {
     user: input.user,
     userId: input.userId,
     sessionId: input.sessionId,
     expiresAt: input.expiresAt,
-    credential: input.credential ?? 'none',
+    credential: carried?.kind ?? input.credential ?? 'none',
     protocol,
   };
 }

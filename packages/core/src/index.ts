@@ -1,4 +1,25 @@
 export { clientAddress } from './address.js';
+export {
+  BEARER_PROTOCOL_PREFIX,
+  PROTOCOL_MARKER,
+} from './carriers/bearer-protocol.js';
+export type { CarriedCredential } from './carriers/carried.js';
+export {
+  type CloseCode,
+  CloseCodes,
+  type CloseReason,
+  type RejectionMode,
+  type RejectionModeSelector,
+} from './carriers/close-codes.js';
+export { MemoryTicketStore, type TicketRecord, type TicketStore } from './carriers/ticket-store.js';
+export {
+  type MintedTicket,
+  TICKET_PARAMETER,
+  type TicketInput,
+  type TicketOptions,
+  Tickets,
+  ticketKey,
+} from './carriers/tickets.js';
 export { channelNames, type HandshakeEvent, redactUrl } from './diagnostics.js';
 export { type ErrorCode, ErrorCodes, WsAuthError, type WsAuthErrorOptions } from './errors.js';
 export { Handshake, type HandshakeOutcome, type SocketHandler } from './handshake.js';

@@ -1,4 +1,11 @@
+import type { IncomingMessage } from 'node:http';
 import { WebSocketServer } from 'ws';
+import {
+  type RejectionMode,
+  type RejectionModeSelector,
+  rejectionModeCheck,
+} from './carriers/close-codes.js';
+import type { TicketOptions } from './carriers/tickets.js';
 import { ErrorCodes, invalidOption, WsAuthError } from './errors.js';
 import { normalizeOrigin, type OriginPolicy } from './origin.js';
 import type { TrustProxy, WsAuthLogger } from './types.js';
@@ -82,6 +89,25 @@ export interface WsAuthOptions {
    * @default a new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate })
    */
   wsServer?: WebSocketServer;
+  /**
+   * Moves a bearer token offered as the subprotocol `wsauth.bearer.<base64url>` into
+   * `Authorization: Bearer <token>` before the chain runs, for browsers that cannot set headers.
+   * @default true
+   */
+  subprotocolCarrier?: boolean;
+  /**
+   * One-time tickets redeemed from `?ticket=` on the upgrade; `false` turns redemption off.
+   * @default { ttlMs: 30000, bindIp: false, bindOrigin: true, store: new MemoryTicketStore() }
+   */
+  tickets?: TicketOptions | false;
+  /**
+   * How a 401 or 403 reaches the client: `'status'` writes the HTTP response, `'close'` completes
+   * the upgrade and closes at once with 4401 or 4403 and a JSON reason (browsers cannot read the
+   * status of a refused handshake). A function chooses per request, for example by path.
+   * Origin rejections always stay an HTTP 403.
+   * @default 'status'
+   */
+  rejections?: RejectionMode | RejectionModeSelector;
 }
 
 /** Options after validation, with every default applied. */
@@ -95,6 +121,9 @@ export interface ResolvedOptions {
   readonly trustProxy: TrustProxy;
   readonly logger: WsAuthLogger | undefined;
   readonly wsServer: WebSocketServer;
+  readonly subprotocolCarrier: boolean;
+  readonly tickets: TicketOptions | false;
+  readonly closesRejections: (req: IncomingMessage) => boolean;
 }
 
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -125,6 +154,11 @@ export function resolveOptions(options: WsAuthOptions = {}): ResolvedOptions {
     trustProxy: optionalFunction('trustProxy', options.trustProxy) ?? (() => false),
     logger: resolveLogger(options.logger),
     wsServer: resolveWsServer(options),
+    subprotocolCarrier:
+      options.subprotocolCarrier === undefined ||
+      flag('subprotocolCarrier', options.subprotocolCarrier),
+    tickets: options.tickets ?? {},
+    closesRejections: resolveRejections(options.rejections),
   };
 }
 
@@ -146,6 +180,16 @@ function resolveOriginPolicy(options: WsAuthOptions): OriginPolicy {
     credentialCookies:
       cookies === undefined ? undefined : new Set(stringList('credentialCookies', cookies)),
   };
+}
+
+function resolveRejections(
+  value: RejectionMode | RejectionModeSelector | undefined,
+): (req: IncomingMessage) => boolean {
+  const mode = value ?? 'status';
+  if (typeof mode !== 'function' && mode !== 'status' && mode !== 'close') {
+    invalidOption('rejections', mode, '"status", "close" or a function returning one of them');
+  }
+  return rejectionModeCheck(mode);
 }
 
 function resolveWsServer(options: WsAuthOptions): WebSocketServer {

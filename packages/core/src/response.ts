@@ -37,11 +37,14 @@ export interface SocketResponse {
  * Creates a real `http.ServerResponse` assigned to the upgrade socket. Whatever the chain writes
  * reaches the client as a valid HTTP response with `Connection: close`. With `rewriteRedirects`,
  * a 3xx becomes 401 without `Location`, because browsers cannot follow a handshake redirect.
+ * When `divertRejection` returns true for an error status, nothing is written: the callback has
+ * taken over the socket, and the rest of the response goes nowhere.
  */
 export function createSocketResponse(
   req: IncomingMessage,
   socket: Socket,
   rewriteRedirects: boolean,
+  divertRejection?: (status: number) => boolean,
 ): SocketResponse {
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
@@ -53,6 +56,12 @@ export function createSocketResponse(
   const writeHead = function (this: ServerResponse, statusCode: number, ...rest: unknown[]) {
     if (capturing) {
       return this;
+    }
+    if (divertRejection !== undefined) {
+      const isRedirect = rewriteRedirects && statusCode >= 300 && statusCode < 400;
+      if (divertRejection(isRedirect ? 401 : statusCode)) {
+        return this;
+      }
     }
     if (rewriteRedirects && statusCode >= 300 && statusCode < 400) {
       this.removeHeader('location');

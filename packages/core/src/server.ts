@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { clientAddress } from './address.js';
+import { selectProtocol, takeBearerProtocol } from './carriers/bearer-protocol.js';
+import { Tickets } from './carriers/tickets.js';
 import { channels, type HandshakeEvent, redactUrl } from './diagnostics.js';
 import { ErrorCodes } from './errors.js';
 import { Handshake, type HandshakeHost, type HandshakeOutcome } from './handshake.js';
@@ -10,7 +12,6 @@ import { type ResolvedOptions, resolveOptions, type WsAuthOptions } from './opti
 import { checkOrigin } from './origin.js';
 import { type Rejection, rejection } from './rejection.js';
 import { checkShape } from './shape.js';
-import { parseSubprotocols } from './subprotocol.js';
 import type { AuthContext } from './types.js';
 import { writeRejection } from './write.js';
 
@@ -49,6 +50,8 @@ function ignoreSocketError(): void {}
 /** The framework-free handshake pipeline. Adapters create one per app. */
 export class WsAuthServer implements HandshakeHost {
   readonly options: ResolvedOptions;
+  /** Mints and redeems one-time tickets; adapters expose `mint` to REST routes. */
+  readonly tickets: Tickets;
   readonly #extensions: HandshakeExtension[] = [];
   readonly #extraHeaders = new WeakMap<IncomingMessage, string[]>();
   readonly #protocols = new WeakMap<IncomingMessage, string | undefined>();
@@ -56,6 +59,7 @@ export class WsAuthServer implements HandshakeHost {
 
   constructor(options?: WsAuthOptions) {
     this.options = resolveOptions(options);
+    this.tickets = new Tickets(this.options.tickets, this.options.trustProxy);
     const wss = this.options.wsServer;
     wss.on('headers', (headers, req) => {
       const extra = this.#extraHeaders.get(req);
@@ -73,6 +77,10 @@ export class WsAuthServer implements HandshakeHost {
 
   get rewriteRedirects(): boolean {
     return this.options.redirects === 'reject';
+  }
+
+  closesRejections(req: IncomingMessage): boolean {
+    return this.options.closesRejections(req);
   }
 
   /** The `ws` server sockets are upgraded with. */
@@ -129,11 +137,20 @@ export class WsAuthServer implements HandshakeHost {
       return;
     }
 
+    const bearer = this.options.subprotocolCarrier ? takeBearerProtocol(req) : undefined;
+    if (bearer?.rejection !== undefined) {
+      this.#rejectEarly(req, socket, bearer.rejection);
+      return;
+    }
+
     socket.on('error', ignoreSocketError);
     const handshake = new Handshake(this, req, socket, head);
     handshakes.set(req, handshake);
     this.#pending++;
-    handshake.protocol = selectProtocol(req, this.options.protocols);
+    handshake.protocol = selectProtocol(req, this.options.protocols, bearer?.carried === true);
+    if (bearer?.carried === true) {
+      handshake.credential = { kind: 'subprotocol' };
+    }
     this.#runChain(handshake, router);
   }
 
@@ -145,6 +162,7 @@ export class WsAuthServer implements HandshakeHost {
     for (const extension of this.#extensions) {
       await extension.close?.();
     }
+    await this.tickets.close();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
@@ -213,6 +231,15 @@ export class WsAuthServer implements HandshakeHost {
           return;
         }
       }
+      const redeeming = this.tickets.redeem(handshake);
+      const ticketRejected = redeeming === undefined ? undefined : await redeeming;
+      if (handshake.settled) {
+        return;
+      }
+      if (ticketRejected !== undefined) {
+        handshake.reject(ticketRejected);
+        return;
+      }
       router.dispatch(handshake);
     } catch (error) {
       handshake.fail(error);
@@ -254,13 +281,4 @@ export class WsAuthServer implements HandshakeHost {
       logger[level]({ ...event }, `WebSocket handshake ${outcome.kind}ed`);
     }
   }
-}
-
-function selectProtocol(req: IncomingMessage, declared: readonly string[]): string | undefined {
-  const header = req.headers['sec-websocket-protocol'];
-  if (header === undefined || declared.length === 0) {
-    return undefined;
-  }
-  const offered = new Set(parseSubprotocols(header));
-  return declared.find((name) => offered.has(name));
 }

@@ -1,0 +1,248 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { clientAddress } from '../address.js';
+import { ErrorCodes, invalidOption, WsAuthError } from '../errors.js';
+import type { Handshake } from '../handshake.js';
+import { normalizeOrigin } from '../origin.js';
+import { type Rejection, rejection } from '../rejection.js';
+import type { TrustProxy, WsAuthUser } from '../types.js';
+import { MemoryTicketStore, type TicketRecord, type TicketStore } from './ticket-store.js';
+
+/** Options for one-time tickets. */
+export interface TicketOptions {
+  /**
+   * Where tickets are kept. Use a shared store when several instances serve the app.
+   * @default new MemoryTicketStore()
+   */
+  store?: TicketStore;
+  /**
+   * How long a ticket stays valid after it is minted, in milliseconds.
+   * @default 30000
+   */
+  ttlMs?: number;
+  /**
+   * Accept a ticket only from the client address that minted it. Off by default because
+   * clients behind carrier NAT or switching between IPv4 and IPv6 change address.
+   * @default false
+   */
+  bindIp?: boolean;
+  /**
+   * Accept a ticket only from the `Origin` of the request that minted it, when that request had
+   * an `Origin` header.
+   * @default true
+   */
+  bindOrigin?: boolean;
+}
+
+/** The user and request a ticket is minted for. Adapters fill it from the REST request. */
+export interface TicketInput {
+  /** The authenticated user's id. */
+  userId: string;
+  /** The user object the WebSocket route's chain will find; it is copied through JSON. */
+  user?: WsAuthUser | undefined;
+  /** The client address of the minting request, for IP binding. */
+  ip?: string | undefined;
+  /** The `Origin` header of the minting request, for origin binding. */
+  origin?: string | undefined;
+}
+
+/** A minted ticket, in the shape the demos' `POST /api/ws-ticket` returns. */
+export interface MintedTicket {
+  /** The value to send as `?ticket=` on the upgrade. */
+  readonly ticket: string;
+  /** Seconds until the ticket expires. */
+  readonly expiresIn: number;
+}
+
+/** The query parameter that carries a ticket on the upgrade request. */
+export const TICKET_PARAMETER = 'ticket';
+
+const TICKET_BYTES = 32;
+const TICKET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const REDACTED = '[redacted]';
+
+/** Mints one-time tickets and redeems them on upgrade requests. */
+export class Tickets {
+  readonly store: TicketStore;
+  readonly ttlMs: number;
+  readonly enabled: boolean;
+  readonly #bindIp: boolean;
+  readonly #bindOrigin: boolean;
+  readonly #trustProxy: TrustProxy;
+
+  constructor(options: TicketOptions | false, trustProxy: TrustProxy) {
+    const resolved = resolveTicketOptions(options);
+    this.enabled = options !== false;
+    this.store = resolved.store;
+    this.ttlMs = resolved.ttlMs;
+    this.#bindIp = resolved.bindIp;
+    this.#bindOrigin = resolved.bindOrigin;
+    this.#trustProxy = trustProxy;
+  }
+
+  /** Creates a ticket for an authenticated user. The ticket itself is never stored. */
+  async mint(input: TicketInput): Promise<MintedTicket> {
+    if (!this.enabled) {
+      throw new WsAuthError(
+        ErrorCodes.TICKETS_DISABLED,
+        'Tickets are disabled by the tickets option.',
+      );
+    }
+    if (typeof input.userId !== 'string' || input.userId === '') {
+      throw new WsAuthError(
+        ErrorCodes.TICKET_WITHOUT_USER,
+        'Cannot mint a ticket without an authenticated user; run the auth middleware first.',
+        { statusCode: 401 },
+      );
+    }
+
+    const ticket = randomBytes(TICKET_BYTES).toString('base64url');
+    const origin = input.origin === undefined ? undefined : normalizeOrigin(input.origin);
+    const record: TicketRecord = {
+      userId: input.userId,
+      user: input.user === undefined ? undefined : JSON.parse(JSON.stringify(input.user)),
+      expiresAt: Date.now() + this.ttlMs,
+      ...(this.#bindIp && input.ip !== undefined ? { ip: input.ip } : {}),
+      ...(this.#bindOrigin && origin !== undefined ? { origin } : {}),
+    };
+    await this.store.set(ticketKey(ticket), record, this.ttlMs);
+    return { ticket, expiresIn: Math.ceil(this.ttlMs / 1000) };
+  }
+
+  /**
+   * Redeems the `?ticket=` of an upgrade request, if it has one: redacts it from `req.url`,
+   * consumes it, checks its bindings and records the user on the handshake. Returns `undefined`
+   * synchronously when the request carries no ticket, so that most handshakes never wait.
+   */
+  redeem(handshake: Handshake): Promise<Rejection | undefined> | undefined {
+    if (!this.enabled) {
+      return undefined;
+    }
+    const req = handshake.req;
+    const found = extractTicket(req.url);
+    if (found === undefined) {
+      return undefined;
+    }
+
+    req.url = found.redactedUrl;
+    if (found.values.length !== 1 || !TICKET_PATTERN.test(found.values[0] ?? '')) {
+      return Promise.resolve(
+        rejection(400, ErrorCodes.INVALID_CREDENTIAL_CARRIER, 'The ticket parameter is malformed.'),
+      );
+    }
+    if (handshake.credential !== undefined) {
+      return Promise.resolve(
+        rejection(
+          400,
+          ErrorCodes.INVALID_CREDENTIAL_CARRIER,
+          'Send a ticket or a token, not both.',
+        ),
+      );
+    }
+    return this.#consume(handshake, found.values[0] ?? '');
+  }
+
+  async #consume(handshake: Handshake, ticket: string): Promise<Rejection | undefined> {
+    const record = await this.store.take(ticketKey(ticket));
+    if (
+      record === undefined ||
+      record.expiresAt <= Date.now() ||
+      !this.#bindingsMatch(handshake.req, record)
+    ) {
+      return rejection(
+        401,
+        ErrorCodes.TICKET_REJECTED,
+        'The ticket is invalid, expired or already used.',
+      );
+    }
+
+    handshake.credential = {
+      kind: 'ticket',
+      userId: record.userId,
+      user: record.user as WsAuthUser | undefined,
+    };
+    return undefined;
+  }
+
+  #bindingsMatch(req: IncomingMessage, record: TicketRecord): boolean {
+    if (record.ip !== undefined && record.ip !== clientAddress(req, this.#trustProxy)) {
+      return false;
+    }
+    if (record.origin !== undefined) {
+      const origin = req.headers.origin;
+      return origin !== undefined && normalizeOrigin(origin) === record.origin;
+    }
+    return true;
+  }
+
+  close(): void | Promise<void> {
+    return this.store.close?.();
+  }
+}
+
+/** Derives the store key of a ticket, so that a store dump holds no redeemable value. */
+export function ticketKey(ticket: string): string {
+  return createHash('sha256').update(ticket).digest('base64url');
+}
+
+interface FoundTicket {
+  readonly values: string[];
+  readonly redactedUrl: string;
+}
+
+// Splits the query by hand: the values stay undecoded (a valid ticket needs no decoding) and
+// every other parameter keeps its exact bytes.
+function extractTicket(url: string | undefined): FoundTicket | undefined {
+  const queryStart = url?.indexOf('?') ?? -1;
+  if (url === undefined || queryStart === -1 || !url.includes(TICKET_PARAMETER, queryStart)) {
+    return undefined;
+  }
+
+  const values: string[] = [];
+  const pairs = url.slice(queryStart + 1).split('&');
+  const redacted = pairs.map((pair) => {
+    const separator = pair.indexOf('=');
+    const name = separator === -1 ? pair : pair.slice(0, separator);
+    if (name !== TICKET_PARAMETER) {
+      return pair;
+    }
+    values.push(separator === -1 ? '' : pair.slice(separator + 1));
+    return `${TICKET_PARAMETER}=${REDACTED}`;
+  });
+
+  if (values.length === 0) {
+    return undefined;
+  }
+  return { values, redactedUrl: `${url.slice(0, queryStart)}?${redacted.join('&')}` };
+}
+
+interface ResolvedTicketOptions {
+  readonly store: TicketStore;
+  readonly ttlMs: number;
+  readonly bindIp: boolean;
+  readonly bindOrigin: boolean;
+}
+
+function resolveTicketOptions(options: TicketOptions | false): ResolvedTicketOptions {
+  const given = options === false ? {} : options;
+  if (typeof given !== 'object' || given === null) {
+    invalidOption('tickets', given, 'an options object or false');
+  }
+
+  const ttlMs = given.ttlMs ?? 30_000;
+  if (!Number.isInteger(ttlMs) || ttlMs <= 0 || ttlMs > 24 * 60 * 60 * 1000) {
+    invalidOption('tickets.ttlMs', ttlMs, 'a positive integer of milliseconds, at most one day');
+  }
+
+  const store = given.store ?? new MemoryTicketStore();
+  if (typeof store.set !== 'function' || typeof store.take !== 'function') {
+    invalidOption('tickets.store', store, 'an object with set and take methods');
+  }
+
+  for (const name of ['bindIp', 'bindOrigin'] as const) {
+    if (given[name] !== undefined && typeof given[name] !== 'boolean') {
+      invalidOption(`tickets.${name}`, given[name], 'true or false');
+    }
+  }
+  return { store, ttlMs, bindIp: given.bindIp === true, bindOrigin: given.bindOrigin !== false };
+}
