@@ -43,6 +43,10 @@ export const ErrorCodes = {
   TICKETS_DISABLED: 'WSAUTH_ERR_TICKETS_DISABLED',
   /** The handshake could not be completed after the chain accepted it. */
   UPGRADE_FAILED: 'WSAUTH_ERR_UPGRADE_FAILED',
+  /** A revocation names no user or session, or its close code or reason is invalid. */
+  INVALID_REVOCATION: 'WSAUTH_ERR_INVALID_REVOCATION',
+  /** The app's chain did not decide a revalidation of an open socket in time. */
+  REVALIDATION_TIMEOUT: 'WSAUTH_ERR_REVALIDATION_TIMEOUT',
   /** `accept` was called twice, or after the handshake was settled. */
   ALREADY_SETTLED: 'WSAUTH_ERR_ALREADY_SETTLED',
 } as const;

@@ -23,6 +23,7 @@ export {
 export { channelNames, type HandshakeEvent, redactUrl } from './diagnostics.js';
 export { type ErrorCode, ErrorCodes, WsAuthError, type WsAuthErrorOptions } from './errors.js';
 export { Handshake, type HandshakeOutcome, type SocketHandler } from './handshake.js';
+export * from './lifecycle/index.js';
 export type { WsAuthOptions } from './options.js';
 export { carriesCredentialCookie, normalizeOrigin, requestOrigin } from './origin.js';
 export { type Rejection, rejection } from './rejection.js';

@@ -7,6 +7,8 @@ import {
 } from './carriers/close-codes.js';
 import type { TicketOptions } from './carriers/tickets.js';
 import { ErrorCodes, invalidOption, WsAuthError } from './errors.js';
+import { resolveLifecycleOptions } from './lifecycle/options.js';
+import type { LifecycleOptions, ResolvedLifecycleOptions } from './lifecycle/types.js';
 import { normalizeOrigin, type OriginPolicy } from './origin.js';
 import type { TrustProxy, WsAuthLogger } from './types.js';
 
@@ -108,6 +110,11 @@ export interface WsAuthOptions {
    * @default 'status'
    */
   rejections?: RejectionMode | RejectionModeSelector;
+  /**
+   * Revocation bus, revalidation schedule and session touching for open sockets.
+   * @default {} (each member of LifecycleOptions documents its own default)
+   */
+  lifecycle?: LifecycleOptions;
 }
 
 /** Options after validation, with every default applied. */
@@ -124,6 +131,7 @@ export interface ResolvedOptions {
   readonly subprotocolCarrier: boolean;
   readonly tickets: TicketOptions | false;
   readonly closesRejections: (req: IncomingMessage) => boolean;
+  readonly lifecycle: ResolvedLifecycleOptions;
 }
 
 const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -159,6 +167,7 @@ export function resolveOptions(options: WsAuthOptions = {}): ResolvedOptions {
       flag('subprotocolCarrier', options.subprotocolCarrier),
     tickets: options.tickets ?? {},
     closesRejections: resolveRejections(options.rejections),
+    lifecycle: resolveLifecycleOptions(options.lifecycle),
   };
 }
 

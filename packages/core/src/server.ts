@@ -8,6 +8,10 @@ import { Tickets } from './carriers/tickets.js';
 import { channels, type HandshakeEvent, redactUrl } from './diagnostics.js';
 import { ErrorCodes } from './errors.js';
 import { Handshake, type HandshakeHost, type HandshakeOutcome } from './handshake.js';
+import { Lifecycle } from './lifecycle/lifecycle.js';
+import type { RegistryCounts } from './lifecycle/registry.js';
+import type { Revalidation } from './lifecycle/revalidation.js';
+import type { RevocationTarget, RevokeOptions } from './lifecycle/types.js';
 import { type ResolvedOptions, resolveOptions, type WsAuthOptions } from './options.js';
 import { checkOrigin } from './origin.js';
 import { type Rejection, rejection } from './rejection.js';
@@ -24,6 +28,13 @@ export interface UpgradeRouter {
    * `handshake.accept(...)`, by writing a response to `handshake.res`, or by `handshake.reject`.
    */
   dispatch(handshake: Handshake): void;
+  /**
+   * Runs the framework chain for a revalidation of an open socket: `revalidation.req` and
+   * `revalidation.res` go through the chain as a handshake would, and the route's upgrade handler
+   * calls `revalidation.accept(...)` (found with `getRevalidation(req)`). Without it, sockets are
+   * closed at their known expiry but never revalidated.
+   */
+  revalidate?(revalidation: Revalidation): void;
 }
 
 /** A step added to the pipeline: limits, credential carriers and the connection lifecycle. */
@@ -52,6 +63,9 @@ export class WsAuthServer implements HandshakeHost {
   readonly options: ResolvedOptions;
   /** Mints and redeems one-time tickets; adapters expose `mint` to REST routes. */
   readonly tickets: Tickets;
+  /** Open sockets by user and session, revocation and revalidation. */
+  readonly lifecycle: Lifecycle;
+  readonly #routers = new WeakMap<Handshake, UpgradeRouter>();
   readonly #extensions: HandshakeExtension[] = [];
   readonly #extraHeaders = new WeakMap<IncomingMessage, string[]>();
   readonly #protocols = new WeakMap<IncomingMessage, string | undefined>();
@@ -60,6 +74,11 @@ export class WsAuthServer implements HandshakeHost {
   constructor(options?: WsAuthOptions) {
     this.options = resolveOptions(options);
     this.tickets = new Tickets(this.options.tickets, this.options.trustProxy);
+    this.lifecycle = new Lifecycle({
+      options: this.options.lifecycle,
+      logger: this.options.logger,
+      authTimeoutMs: this.options.authTimeoutMs,
+    });
     const wss = this.options.wsServer;
     wss.on('headers', (headers, req) => {
       const extra = this.#extraHeaders.get(req);
@@ -146,6 +165,7 @@ export class WsAuthServer implements HandshakeHost {
     socket.on('error', ignoreSocketError);
     const handshake = new Handshake(this, req, socket, head);
     handshakes.set(req, handshake);
+    this.#routers.set(handshake, router);
     this.#pending++;
     handshake.protocol = selectProtocol(req, this.options.protocols, bearer?.carried === true);
     if (bearer?.carried === true) {
@@ -154,8 +174,23 @@ export class WsAuthServer implements HandshakeHost {
     this.#runChain(handshake, router);
   }
 
+  /** Open sockets, users and sessions, for metrics. */
+  get connections(): RegistryCounts {
+    return this.lifecycle.counts;
+  }
+
+  /**
+   * Closes every socket of a user or session on this instance (code 4401 unless given) and
+   * publishes the revocation on the lifecycle bus so that every instance does the same. Resolves
+   * with the number of local sockets closed.
+   */
+  revoke(target: RevocationTarget, options?: RevokeOptions): Promise<number> {
+    return this.lifecycle.revoke(target, options);
+  }
+
   /** Closes every open socket with 1001 and stops the ws server. */
   async close(): Promise<void> {
+    this.lifecycle.close();
     for (const client of this.wss.clients) {
       client.close(1001, 'Server shutting down');
     }
@@ -196,8 +231,17 @@ export class WsAuthServer implements HandshakeHost {
   settled(handshake: Handshake, outcome: HandshakeOutcome): void {
     this.#pending--;
     handshakes.delete(handshake.req);
+    const router = this.#routers.get(handshake);
+    this.#routers.delete(handshake);
 
     if (outcome.kind === 'accept') {
+      this.lifecycle.register(
+        outcome.socket,
+        outcome.context,
+        handshake.req,
+        handshake.startedAt,
+        router,
+      );
       for (const extension of this.#extensions) {
         extension.onAccept?.(outcome.socket, outcome.context, handshake);
       }
