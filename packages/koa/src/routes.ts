@@ -1,0 +1,100 @@
+import type { IncomingMessage } from 'node:http';
+import type { Middleware } from 'koa';
+
+/** Marks the middleware that `WsAuthKoa.route` returns, so router layers can be recognised. */
+export const kWebSocketRoute = Symbol.for('wsauth.koa.route');
+
+/** A WebSocket path given in the `paths` option: an exact pathname, a pattern or a test. */
+export type WebSocketPath = string | RegExp | ((pathname: string) => boolean);
+
+// The parts of @koa/router (12 to 15) that matching reads: `router.routes()` carries `router`,
+// and `router.match` returns the layers a GET reaches, prefixes and nested routers included.
+interface RouterLayer {
+  methods: string[];
+  stack: readonly unknown[];
+}
+
+interface KoaRouter {
+  match(path: string, method: string): { pathAndMethod: RouterLayer[]; route: boolean };
+}
+
+/** The route marker: a middleware that only passes on, carrying the marker symbol. */
+export function createRouteMarker(): Middleware {
+  const marker: Middleware = (_ctx, next) => next();
+  return Object.assign(marker, { [kWebSocketRoute]: true as const });
+}
+
+/** Tells which requests target a WebSocket route, before any middleware runs. */
+export class RouteTable {
+  readonly #paths: readonly WebSocketPath[];
+  readonly #middleware: readonly Middleware[];
+
+  /** `middleware` is the app's live `app.middleware` array, read on every match. */
+  constructor(paths: readonly WebSocketPath[], middleware: readonly Middleware[]) {
+    this.#paths = [...paths];
+    this.#middleware = middleware;
+  }
+
+  matches(req: IncomingMessage): boolean {
+    const pathname = pathnameOf(req);
+    return this.#matchesPaths(pathname) || this.#matchesRouters(pathname);
+  }
+
+  #matchesPaths(pathname: string): boolean {
+    for (const path of this.#paths) {
+      if (typeof path === 'string' ? path === pathname : testPath(path, pathname)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #matchesRouters(pathname: string): boolean {
+    for (const middleware of this.#middleware) {
+      const router = (middleware as { router?: Partial<KoaRouter> }).router;
+      if (
+        typeof router?.match === 'function' &&
+        routerHasSocketRoute(router as KoaRouter, pathname)
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+function testPath(path: RegExp | ((pathname: string) => boolean), pathname: string): boolean {
+  if (typeof path === 'function') {
+    return path(pathname);
+  }
+  // A global or sticky RegExp keeps lastIndex between calls; start each test from the beginning.
+  path.lastIndex = 0;
+  return path.test(pathname);
+}
+
+function routerHasSocketRoute(router: KoaRouter, pathname: string): boolean {
+  let matched: ReturnType<KoaRouter['match']>;
+  try {
+    matched = router.match(pathname, 'GET');
+  } catch {
+    // A malformed percent-encoding in a path parameter throws while decoding; no route matches.
+    return false;
+  }
+  if (!matched.route) {
+    return false;
+  }
+  return matched.pathAndMethod.some(
+    (layer) =>
+      layer.methods.length > 0 &&
+      layer.stack.some(
+        (fn) => (fn as { [kWebSocketRoute]?: true } | undefined)?.[kWebSocketRoute] === true,
+      ),
+  );
+}
+
+/** Returns the path of the request URL, without the query. */
+export function pathnameOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
