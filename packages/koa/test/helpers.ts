@@ -69,6 +69,36 @@ export function handshakeHeaders(port: number): Record<string, string> {
   };
 }
 
+/** Writes a raw request and returns the client socket without reading; destroyed at cleanup. */
+export function sendRequest(
+  port: number,
+  path: string,
+  headers: Record<string, string | undefined>,
+  method = 'GET',
+): Socket {
+  const socket = connect(port, '127.0.0.1');
+  onCleanup(() => {
+    socket.destroy();
+  });
+  socket.on('error', () => {});
+  socket.write(requestText(method, path, headers));
+  return socket;
+}
+
+function requestText(
+  method: string,
+  path: string,
+  headers: Record<string, string | undefined>,
+): string {
+  const lines = [`${method} ${path} HTTP/1.1`];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) {
+      lines.push(`${name}: ${value}`);
+    }
+  }
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
 /**
  * Sends a raw request and reads the response. A 101 resolves once its headers are read (the
  * socket stays open); any other status resolves when the server closes the connection, or
@@ -80,13 +110,6 @@ export function rawRequest(
   headers: Record<string, string | undefined>,
   { method = 'GET', waitMs = 1000 }: { method?: string; waitMs?: number } = {},
 ): Promise<RawResponse> {
-  const lines = [`${method} ${path} HTTP/1.1`];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) {
-      lines.push(`${name}: ${value}`);
-    }
-  }
-
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     onCleanup(() => {
@@ -113,7 +136,7 @@ export function rawRequest(
       }
     });
     socket.on('close', () => finish(true));
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    socket.write(requestText(method, path, headers));
     timer = setTimeout(() => {
       socket.removeAllListeners('close');
       finish(false);

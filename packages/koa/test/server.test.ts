@@ -1,0 +1,218 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import Router from '@koa/router';
+import { channelNames, type HandshakeEvent } from '@wsauth/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { createWsAuth } from '../src/index.js';
+import { startFixture } from './fixture.js';
+import {
+  delay,
+  handshakeHeaders,
+  koaVersions,
+  listen,
+  nextMessage,
+  onCleanup,
+  openSocket,
+  rawRequest,
+  runCleanups,
+  sendRequest,
+} from './helpers.js';
+
+afterEach(runCleanups);
+
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+}
+
+describe.each(koaVersions)('%s beside other upgrade listeners', (_name, Koa) => {
+  it('leaves other paths to another upgrade listener', async () => {
+    const fixture = await startFixture(Koa);
+    const other = new WebSocketServer({ noServer: true });
+    onCleanup(() => {
+      other.close();
+    });
+    fixture.server.on('upgrade', (req, socket, head) => {
+      if (req.url === '/other') {
+        other.handleUpgrade(req, socket, head, (ws) => ws.send('"from the other listener"'));
+      }
+    });
+
+    const foreign = await openSocket(`ws://127.0.0.1:${fixture.port}/other`);
+    expect(await nextMessage(foreign)).toBe('from the other listener');
+    const own = await openSocket(`ws://127.0.0.1:${fixture.port}/ws/echo`);
+    expect(await nextMessage(own)).toEqual({ type: 'welcome', visits: null });
+    expect(fixture.chainRuns).toBe(1);
+  });
+});
+
+describe.each(koaVersions)('%s client reset', (_name, Koa) => {
+  it('leaves no handler call, timer or pending handshake', async () => {
+    let enteredSlowAuth: () => void = () => {};
+    const entered = new Promise<void>((resolve) => {
+      enteredSlowAuth = resolve;
+    });
+    let finishSlowAuth: () => void = () => {};
+    const slowAuth = new Promise<void>((resolve) => {
+      finishSlowAuth = resolve;
+    });
+    let handlerCalls = 0;
+
+    const fixture = await startFixture(Koa, {}, ({ router, wsauth }) => {
+      router.get(
+        '/ws/slow',
+        wsauth.route,
+        async (_ctx, next) => {
+          enteredSlowAuth();
+          await slowAuth;
+          await next();
+        },
+        async (ctx) => {
+          await ctx.ws();
+          handlerCalls++;
+        },
+      );
+    });
+    const timersBefore = activeTimers();
+    const listenersBefore = fixture.server.listenerCount('upgrade');
+
+    const client = sendRequest(fixture.port, '/ws/slow', handshakeHeaders(fixture.port));
+    let received = '';
+    client.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    await entered;
+    expect(fixture.wsauth.core.pendingHandshakes).toBe(1);
+    client.resetAndDestroy();
+
+    await delay(50);
+    expect(fixture.wsauth.core.pendingHandshakes).toBe(0);
+    finishSlowAuth();
+    await delay(100);
+
+    expect(received).toBe('');
+    expect(handlerCalls).toBe(0);
+    expect(fixture.sockets).toHaveLength(0);
+    expect(activeTimers()).toBeLessThanOrEqual(timersBefore);
+    expect(fixture.server.listenerCount('upgrade')).toBe(listenersBefore);
+    // Koa reports the reset socket (ECONNRESET) as it does on HTTP, and the route's ctx.ws()
+    // call fails because the handshake is over; nothing else may be reported.
+    for (const error of fixture.appErrors) {
+      const code = (error as { code?: string }).code;
+      expect(['ECONNRESET', 'WSAUTH_ERR_UPGRADE_FAILED']).toContain(code);
+    }
+  });
+});
+
+describe.each(koaVersions)('%s trust proxy', (_name, Koa) => {
+  const forwarded = {
+    Origin: 'https://app.example',
+    Cookie: 'sid=unknown',
+    'X-Forwarded-Proto': 'https',
+    'X-Forwarded-Host': 'app.example',
+    'X-Forwarded-For': '203.0.113.7, 198.51.100.2',
+  };
+
+  it('ignores forwarded headers unless app.proxy is set', async () => {
+    const fixture = await startFixture(Koa);
+    const response = await rawRequest(fixture.port, '/ws/echo', {
+      ...handshakeHeaders(fixture.port),
+      ...forwarded,
+    });
+
+    expect(response.status).toBe(403);
+  });
+
+  it('follows app.proxy and app.maxIpsCount like ctx.ip', async () => {
+    const ips: string[] = [];
+    const events: HandshakeEvent[] = [];
+    const onAccept = (message: unknown) => events.push(message as HandshakeEvent);
+    diagnosticsChannel.subscribe(channelNames.accept, onAccept);
+    onCleanup(() => {
+      diagnosticsChannel.unsubscribe(channelNames.accept, onAccept);
+    });
+
+    const fixture = await startFixture(Koa, {}, ({ app, router, wsauth }) => {
+      app.proxy = true;
+      app.maxIpsCount = 1;
+      router.get('/ws/ip', wsauth.route, async (ctx) => {
+        ips.push(ctx.ip);
+        await ctx.ws();
+      });
+    });
+    const response = await rawRequest(fixture.port, '/ws/ip', {
+      ...handshakeHeaders(fixture.port),
+      ...forwarded,
+    });
+
+    expect(response.status).toBe(101);
+    expect(ips).toEqual(['198.51.100.2']);
+    expect(events.map((event) => event.ip)).toEqual(['198.51.100.2']);
+  });
+});
+
+describe.each(koaVersions)('%s route declaration', (_name, Koa) => {
+  it('finds marked routes in prefixed and nested routers', async () => {
+    const fixture = await startFixture(Koa, {}, ({ app, wsauth }) => {
+      const rooms = new Router();
+      rooms.get('/:room/socket', wsauth.route, async (ctx) => {
+        const socket = await ctx.ws();
+        socket.send(JSON.stringify({ room: ctx.params.room }));
+      });
+      const api = new Router({ prefix: '/api' });
+      api.use('/rooms', rooms.routes());
+      app.use(api.routes());
+    });
+
+    const socket = await openSocket(`ws://127.0.0.1:${fixture.port}/api/rooms/blue/socket`);
+    expect(await nextMessage(socket)).toEqual({ room: 'blue' });
+
+    const unmarked = await rawRequest(fixture.port, '/api/rooms', handshakeHeaders(fixture.port));
+    expect(unmarked.status).toBe(404);
+    expect(fixture.chainRuns).toBe(1);
+  });
+
+  it('accepts paths declared in options without a router', async () => {
+    const app = new Koa();
+    const wsauth = createWsAuth(app, {
+      paths: ['/exact', /^\/pattern\/\d+$/, (pathname) => pathname.startsWith('/fn/')],
+    });
+    app.use(wsauth.middleware);
+    app.use(async (ctx) => {
+      const socket = await ctx.ws();
+      socket.send(JSON.stringify({ path: ctx.path }));
+    });
+    const { server, port } = await listen(app);
+    wsauth.attach(server);
+
+    for (const path of ['/exact', '/pattern/12', '/fn/x']) {
+      const socket = await openSocket(`ws://127.0.0.1:${port}${path}`);
+      expect(await nextMessage(socket)).toEqual({ path });
+    }
+    for (const path of ['/exact/', '/pattern/x', '/other']) {
+      const response = await rawRequest(port, path, handshakeHeaders(port));
+      expect(response.status, path).toBe(404);
+    }
+  });
+
+  it('rejects a non-array paths option at setup', () => {
+    expect(() => createWsAuth(new Koa(), { paths: '/ws' as unknown as string[] })).toThrow(
+      /Invalid option "paths"/,
+    );
+  });
+
+  it('answers 500 when the middleware is not registered', async () => {
+    const app = new Koa();
+    const wsauth = createWsAuth(app, { paths: ['/ws'] });
+    const router = new Router();
+    router.get('/ws', async (ctx) => {
+      await ctx.ws();
+    });
+    app.use(router.routes());
+    const { server, port } = await listen(app);
+    wsauth.attach(server);
+
+    const response = await rawRequest(port, '/ws', handshakeHeaders(port));
+    expect(response.status).toBe(500);
+    expect(response.closed).toBe(true);
+  });
+});
