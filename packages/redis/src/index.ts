@@ -1,0 +1,2 @@
+export { RedisRevocationBus, type RedisRevocationBusOptions } from './bus.js';
+export { RedisTicketStore, type RedisTicketStoreOptions } from './ticket-store.js';
