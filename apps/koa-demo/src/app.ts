@@ -1,0 +1,121 @@
+import type { Server } from 'node:http';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import { type DemoConfig, type DemoUser, demoPage } from '@wsauth/demo-kit';
+import { createWsAuth, type WsAuthKoa } from '@wsauth/koa';
+import Koa, { type Middleware } from 'koa';
+import session from 'koa-session';
+import { createPassport, login, publicUser, requireUser } from './auth.js';
+import { MemorySessionStore } from './session-store.js';
+
+/** The demo app and the parts tests inspect. */
+export interface KoaDemo {
+  app: Koa;
+  wsauth: WsAuthKoa;
+  sessionStore: MemorySessionStore;
+  /** Starts listening and resolves with the server once it accepts connections. */
+  listen(port: number, host: string): Promise<Server>;
+}
+
+const SESSION_COOKIE = 'wsauth.sid';
+
+/** Builds the Koa demo: REST and WebSocket routes behind one session and koa-passport setup. */
+export function buildApp(
+  config: DemoConfig,
+  sessionStore: MemorySessionStore = new MemorySessionStore(),
+): KoaDemo {
+  const app = new Koa();
+  app.keys = [config.sessionSecret];
+  const passport = createPassport();
+  const guard = requireUser(passport);
+  const wsauth = createWsAuth(app, { allowedOrigins: config.allowedOrigins });
+
+  app.use(wsauth.middleware);
+  app.use(jsonErrors);
+  app.use(bodyParser({ enableTypes: ['json', 'form'] }));
+  app.use(
+    session(
+      {
+        key: SESSION_COOKIE,
+        store: sessionStore,
+        maxAge: 24 * 60 * 60 * 1000,
+        httpOnly: true,
+        sameSite: 'lax',
+        signed: true,
+      },
+      app,
+    ),
+  );
+  app.use(passport.initialize());
+  app.use(passport.session());
+
+  const router = routes(guard, login(passport), wsauth);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  return {
+    app,
+    wsauth,
+    sessionStore,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        const server = app.listen(port, host);
+        wsauth.attach(server);
+        server.once('listening', () => resolve(server));
+        server.once('error', reject);
+      }),
+  };
+}
+
+function routes(guard: Middleware, loginRoute: Middleware, wsauth: WsAuthKoa): Router {
+  const router = new Router();
+
+  router.get('/', (ctx) => {
+    ctx.type = 'html';
+    ctx.body = demoPage('Koa');
+  });
+
+  router.post('/login', loginRoute);
+
+  router.post('/logout', async (ctx) => {
+    await ctx.logout();
+    ctx.session = null;
+    ctx.status = 204;
+  });
+
+  router.get('/api/me', guard, (ctx) => {
+    ctx.body = { user: publicUser(ctx.state.user as DemoUser) };
+  });
+
+  // TODO: POST /api/ws-ticket and closing sockets on logout arrive with tickets and revocation.
+  router.get('/ws', wsauth.route, guard, async (ctx) => {
+    const socket = await ctx.ws();
+    socket.send(JSON.stringify({ type: 'welcome', user: publicUser(ctx.state.user as DemoUser) }));
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        socket.send(JSON.stringify({ type: 'echo', data: data.toString() }));
+      }
+    });
+  });
+
+  return router;
+}
+
+// Errors the routes do not handle become JSON; client errors keep their status and message.
+const jsonErrors: Middleware = async (ctx, next) => {
+  try {
+    await next();
+  } catch (error) {
+    const status = (error as { status?: unknown }).status;
+    const exposed = (error as { expose?: unknown }).expose === true;
+    if (typeof status === 'number' && status < 500 && exposed) {
+      ctx.set((error as { headers?: Record<string, string> }).headers ?? {});
+      ctx.status = status;
+      ctx.body = { error: 'request_failed', message: (error as Error).message };
+      return;
+    }
+    console.error('Request failed:', error instanceof Error ? error.message : error);
+    ctx.status = 500;
+    ctx.body = { error: 'internal_error', message: 'Internal Server Error' };
+  }
+};
