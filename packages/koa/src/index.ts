@@ -1,10 +1,11 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   type AcceptInput,
   type CredentialKind,
   ErrorCodes,
-  type Handshake,
+  type RevocationTarget,
+  type RevokeOptions,
   type UpgradeRouter,
   WsAuthError,
   type WsAuthOptions,
@@ -16,7 +17,7 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import type { WebSocket } from 'ws';
 import { trustProxyOf } from './proxy.js';
 import { createRouteMarker, RouteTable, type WebSocketPath } from './routes.js';
-import { type ContextReader, KoaUpgrade } from './upgrade.js';
+import { KoaUpgrade } from './upgrade.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -75,6 +76,11 @@ export interface WsAuthKoa {
   readonly route: Middleware;
   /** Listens for upgrades on the HTTP server. Returns a function that stops listening. */
   attach(server: Server): () => void;
+  /**
+   * Closes every socket of a user or session with 4401 (or `options.code`) on every instance
+   * that shares the lifecycle bus. Resolves with the number of sockets closed on this instance.
+   */
+  revoke(target: RevocationTarget, options?: RevokeOptions): Promise<number>;
   /** Closes every socket with 1001 and releases the ws server. */
   close(): Promise<void>;
 }
@@ -107,9 +113,27 @@ export function createWsAuth<StateT, ContextT>(
   const middleware = createMiddleware();
   const routes = new RouteTable(paths, internals.middleware);
 
+  const logger = core.options.logger;
   const router: UpgradeRouter = {
     matches: (req) => routes.matches(req),
-    dispatch: (handshake) => dispatch(internals, handshake, middleware, context, core),
+    dispatch: (handshake) =>
+      runChain(
+        internals,
+        handshake.req,
+        handshake.res,
+        middleware,
+        () => KoaUpgrade.forHandshake(handshake, internals.middleware, context, logger),
+        (error) => handshake.fail(error),
+      ),
+    revalidate: (revalidation) =>
+      runChain(
+        internals,
+        revalidation.req,
+        revalidation.res,
+        middleware,
+        () => KoaUpgrade.forRevalidation(revalidation, internals.middleware, context, logger),
+        (error) => revalidation.fail(error),
+      ),
   };
 
   return {
@@ -117,6 +141,7 @@ export function createWsAuth<StateT, ContextT>(
     middleware,
     route: createRouteMarker(),
     attach: (server) => core.attach(server, router),
+    revoke: (target, revokeOptions) => core.revoke(target, revokeOptions),
     close: () => core.close(),
   };
 }
@@ -141,15 +166,17 @@ function rejectPlainRequest(this: Context): never {
 
 const errorListenerChecked = new WeakSet<object>();
 
-function dispatch(
+/** Runs the app's chain for a handshake or a revalidation, with `ctx.ws()` bound to it. */
+function runChain(
   app: KoaInternals,
-  handshake: Handshake,
+  req: IncomingMessage,
+  res: ServerResponse,
   middleware: Middleware,
-  readContext: ContextReader,
-  core: WsAuthServer,
+  createUpgrade: () => KoaUpgrade,
+  fail: (error: unknown) => void,
 ): void {
   if (!app.middleware.includes(middleware)) {
-    handshake.fail(
+    fail(
       new WsAuthError(
         ErrorCodes.INVALID_OPTION,
         'The wsauth middleware is not registered: call app.use(wsauth.middleware).',
@@ -159,9 +186,9 @@ function dispatch(
   }
   ensureErrorListener(app);
 
-  const upgrade = new KoaUpgrade(handshake, app.middleware, readContext, core.options.logger);
-  upgrades.set(handshake.req, upgrade);
-  const ctx = app.createContext(handshake.req, handshake.res);
+  const upgrade = createUpgrade();
+  upgrades.set(req, upgrade);
+  const ctx = app.createContext(req, res);
   const run = (): Promise<void> => app.handleRequest(ctx, (c) => upgrade.chain.run(c));
 
   const done = app.ctxStorage === undefined ? run() : app.ctxStorage.run(ctx, run);

@@ -2,6 +2,7 @@ import {
   type AcceptInput,
   ErrorCodes,
   type Handshake,
+  type Revalidation,
   rejection,
   WsAuthError,
   type WsAuthLogger,
@@ -22,41 +23,82 @@ interface Requested {
   reject(error: unknown): void;
 }
 
+/** What the chain runs for: a real handshake, or the revalidation of an open socket. */
+interface ChainTarget {
+  readonly settled: boolean;
+  /** Completes the accepted request; `requested` learns the socket, if one is opened. */
+  accept(input: AcceptInput, requested: Requested): void;
+  /** Answers a request that the chain neither accepted nor answered. */
+  rejectUnanswered(): void;
+  fail(error: unknown): void;
+}
+
 function noop(): void {}
 
 /**
- * One handshake running through the Koa chain: it holds what `ctx.ws()` requested and finishes
- * the handshake once the chain has returned.
+ * One request running through the Koa chain for wsauth: it holds what `ctx.ws()` requested and
+ * finishes the handshake or revalidation once the chain has returned.
  */
 export class KoaUpgrade {
-  readonly handshake: Handshake;
   readonly chain: ReleasableChain;
+  readonly #target: ChainTarget;
   readonly #readContext: ContextReader;
   readonly #logger: WsAuthLogger | undefined;
   #requested: Requested | undefined;
   #socket: WebSocket | undefined;
 
-  constructor(
-    handshake: Handshake,
+  private constructor(
+    target: ChainTarget,
     middleware: readonly Middleware[],
     readContext: ContextReader,
     logger: WsAuthLogger | undefined,
   ) {
-    this.handshake = handshake;
+    this.#target = target;
     this.#readContext = readContext;
     this.#logger = logger;
     this.chain = new ReleasableChain(middleware, (error) => this.#onDetachedError(error));
   }
 
+  /** Creates the state of a handshake; `ctx.ws()` resolves with the upgraded socket. */
+  static forHandshake(
+    handshake: Handshake,
+    middleware: readonly Middleware[],
+    readContext: ContextReader,
+    logger: WsAuthLogger | undefined,
+  ): KoaUpgrade {
+    const upgrade: KoaUpgrade = new KoaUpgrade(
+      handshakeTarget(handshake, (socket) => {
+        upgrade.#socket = socket;
+      }),
+      middleware,
+      readContext,
+      logger,
+    );
+    return upgrade;
+  }
+
   /**
-   * Marks the handshake as accepted and returns the socket's promise. Koa does not write its own
+   * Creates the state of a revalidation. `ctx.ws()` records the acceptance and returns a promise
+   * that never settles, so the route's code after it does not run for a socket already open.
+   */
+  static forRevalidation(
+    revalidation: Revalidation,
+    middleware: readonly Middleware[],
+    readContext: ContextReader,
+    logger: WsAuthLogger | undefined,
+  ): KoaUpgrade {
+    return new KoaUpgrade(revalidationTarget(revalidation), middleware, readContext, logger);
+  }
+
+  /**
+   * Marks the request as accepted and returns the socket's promise. Koa does not write its own
    * response, and the deepest running middleware is released so the chain can return.
    */
   request(ctx: Context, overrides: AcceptInput | undefined): Promise<WebSocket> {
     if (this.#requested !== undefined) {
       return this.#requested.promise;
     }
-    if (this.handshake.settled || ctx.res.headersSent) {
+    if (this.#target.settled || ctx.res.headersSent) {
       throw notUpgraded('The handshake was already answered, so ctx.ws() cannot upgrade it.');
     }
 
@@ -75,17 +117,16 @@ export class KoaUpgrade {
     return promise;
   }
 
-  /** Finishes the handshake after the chain returned: upgrade, or answer what nothing answered. */
+  /** Finishes the request after the chain returned: accept, or answer what nothing answered. */
   finish(ctx: Context): void {
     const requested = this.#requested;
-    const { handshake } = this;
-    const answered = handshake.settled || ctx.res.headersSent || ctx.res.writableEnded;
+    const answered = this.#target.settled || ctx.res.headersSent || ctx.res.writableEnded;
 
     if (requested === undefined) {
       // Koa answers 404 itself when nothing set a body; this covers `ctx.respond = false` with
       // nothing written, which would otherwise wait for the auth deadline.
       if (!answered) {
-        handshake.reject(rejection(404, ErrorCodes.ROUTE_NOT_FOUND, 'Not Found'));
+        this.#target.rejectUnanswered();
       }
       return;
     }
@@ -99,32 +140,16 @@ export class KoaUpgrade {
       input = { ...this.#readContext(ctx), ...requested.overrides };
     } catch (error) {
       requested.reject(error);
-      handshake.fail(error);
+      this.#target.fail(error);
       return;
     }
-    this.#accept(input, requested);
+    this.#target.accept(input, requested);
   }
 
-  /** Rejects the pending `ctx.ws()` promise when the chain itself failed to run. */
+  /** Settles the request when the chain itself failed to run. */
   abandon(error: unknown): void {
     this.#requested?.reject(error);
-    this.handshake.fail(error);
-  }
-
-  #accept(input: AcceptInput, requested: Requested): void {
-    const { socket } = this.handshake;
-    // The core calls the handler only for a completed upgrade; a socket that closes first
-    // (client reset while the 101 is prepared) must still settle the route's promise.
-    const onClose = (): void => {
-      requested.reject(notUpgraded('The client closed the connection before the upgrade.'));
-    };
-    socket.once('close', onClose);
-
-    this.handshake.accept(input, (webSocket) => {
-      socket.off('close', onClose);
-      this.#socket = webSocket;
-      requested.resolve(webSocket);
-    });
+    this.#target.fail(error);
   }
 
   #onDetachedError(error: unknown): void {
@@ -134,6 +159,52 @@ export class KoaUpgrade {
     this.#logger?.error({ err: error }, 'WebSocket route failed after ctx.ws()');
     this.#socket?.close(1011, 'Internal error');
   }
+}
+
+function handshakeTarget(handshake: Handshake, onSocket: (socket: WebSocket) => void): ChainTarget {
+  return {
+    get settled() {
+      return handshake.settled;
+    },
+    accept(input, requested) {
+      const { socket } = handshake;
+      // The core calls the handler only for a completed upgrade; a socket that closes first
+      // (client reset while the 101 is prepared) must still settle the route's promise.
+      const onClose = (): void => {
+        requested.reject(notUpgraded('The client closed the connection before the upgrade.'));
+      };
+      socket.once('close', onClose);
+
+      handshake.accept(input, (webSocket) => {
+        socket.off('close', onClose);
+        onSocket(webSocket);
+        requested.resolve(webSocket);
+      });
+    },
+    rejectUnanswered() {
+      handshake.reject(rejection(404, ErrorCodes.ROUTE_NOT_FOUND, 'Not Found'));
+    },
+    fail(error) {
+      handshake.fail(error);
+    },
+  };
+}
+
+function revalidationTarget(revalidation: Revalidation): ChainTarget {
+  return {
+    get settled() {
+      return revalidation.settled;
+    },
+    accept(input) {
+      revalidation.accept(input);
+    },
+    rejectUnanswered() {
+      revalidation.reject(404);
+    },
+    fail(error) {
+      revalidation.fail(error);
+    },
+  };
 }
 
 function notUpgraded(message: string): WsAuthError {

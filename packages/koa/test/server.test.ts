@@ -216,3 +216,45 @@ describe.each(koaVersions)('%s route declaration', (_name, Koa) => {
     expect(response.closed).toBe(true);
   });
 });
+
+describe.each(koaVersions)('%s revalidation', (_name, Koa) => {
+  it("re-runs the app's chain and closes a socket whose session is gone", async () => {
+    let opened = 0;
+    const fixture = await startFixture(Koa, {}, ({ router, wsauth }) => {
+      router.post('/login', (ctx) => {
+        if (ctx.session !== null) {
+          ctx.session.member = 'alice';
+        }
+        ctx.status = 204;
+      });
+      router.get('/ws/member', wsauth.route, async (ctx) => {
+        const member = ctx.session?.member;
+        if (typeof member !== 'string') {
+          ctx.throw(401, 'login required');
+        }
+        ctx.state.user = { id: member } as typeof ctx.state.user;
+        await ctx.ws();
+        opened++;
+      });
+    });
+    const login = await fetch(`${fixture.origin}/login`, { method: 'POST' });
+    const cookie = login.headers
+      .getSetCookie()
+      .map((value) => value.split(';')[0])
+      .join('; ');
+    const socket = await openSocket(`ws://127.0.0.1:${fixture.port}/ws/member`, {
+      headers: { cookie, origin: fixture.origin },
+    });
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+    expect(opened).toBe(1);
+
+    fixture.wsauth.core.lifecycle.revalidateAll();
+    await delay(100);
+    expect(socket.readyState).toBe(socket.OPEN);
+    expect(opened).toBe(1);
+
+    fixture.store.sessions.clear();
+    fixture.wsauth.core.lifecycle.revalidateAll();
+    expect(await closed).toBe(4401);
+  });
+});
