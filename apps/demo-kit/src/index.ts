@@ -1,3 +1,4 @@
+export { clientScript, clientScriptType, demoRejections } from './client-script.js';
 export { announceListening, type DemoConfig, readConfig } from './config.js';
 export { demoPage } from './page.js';
 export {

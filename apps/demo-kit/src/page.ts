@@ -1,6 +1,7 @@
 /**
- * Returns the demo's HTML page: a login form, a connect button, a message log, a message input
- * and logout. `framework` names the server in the title.
+ * Returns the demo's HTML page: a login form, connect buttons for the session cookie, a one-time
+ * ticket and a token, a message log, a message input and logout. `framework` names the server
+ * in the title. The page loads `@wsauth/client` from `/client.js` (see `clientScript`).
  */
 export function demoPage(framework: string): string {
   return `<!doctype html>
@@ -30,8 +31,15 @@ export function demoPage(framework: string): string {
 <fieldset>
   <legend>WebSocket</legend>
   <button id="connect">Connect with the session cookie</button>
+  <button id="connect-ticket">Connect with a ticket</button>
+  <label>Token <input id="token" placeholder="alice-api-key" autocomplete="off"></label>
+  <button id="connect-token">Connect with the token</button>
   <button id="disconnect">Disconnect</button>
   <button id="logout">Log out</button>
+  <p><label><input type="checkbox" id="close-mode" checked> Refusals as close codes 4401/4403
+  (a browser cannot read the HTTP status of a refused handshake)</label></p>
+  <p id="connection">Not connected.</p>
+  <p id="rejection" class="error" role="alert"></p>
 </fieldset>
 <form id="send">
   <input id="message" placeholder="Message" autocomplete="off">
@@ -39,10 +47,13 @@ export function demoPage(framework: string): string {
 </form>
 <h2>Messages</h2>
 <div id="log" aria-live="polite"></div>
+<script src="/client.js"></script>
 <script>
   const log = document.getElementById('log');
   const statusLine = document.getElementById('status');
-  let socket;
+  const connectionLine = document.getElementById('connection');
+  const rejectionLine = document.getElementById('rejection');
+  let client;
 
   function write(text, isError) {
     const line = document.createElement('div');
@@ -76,19 +87,52 @@ export function demoPage(framework: string): string {
     await refreshStatus();
   });
 
-  document.getElementById('connect').addEventListener('click', () => {
-    if (socket) socket.close();
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
-    socket = new WebSocket(url);
-    socket.addEventListener('open', () => write('Connected.'));
-    socket.addEventListener('message', (event) => write('Received: ' + event.data));
-    socket.addEventListener('close', (event) => {
+  // Every flow goes through @wsauth/client: a cookie flow sends no credential of its own, a
+  // ticket flow fetches a fresh ticket before each attempt, a token flow uses the subprotocol.
+  function start(options, label) {
+    if (client) client.close(1000, 'switching');
+    rejectionLine.textContent = '';
+    const query = document.getElementById('close-mode').checked ? '?rejections=close' : '';
+    client = new WsAuthClient.WsAuthClient({
+      url: '/ws' + query,
+      reconnect: { maxAttempts: 5 },
+      ...options,
+    });
+    client.on('connecting', () => { connectionLine.textContent = 'Connecting with ' + label + '...'; });
+    client.on('open', () => {
+      connectionLine.textContent = 'Connected with ' + label + '.';
+      write('Connected.');
+    });
+    client.on('message', (event) => write('Received: ' + event.data));
+    client.on('close', (event) => {
       write('Closed with code ' + event.code + (event.reason ? ': ' + event.reason : '') + '.', event.code !== 1000);
     });
+    client.on('reconnecting', (event) => {
+      connectionLine.textContent = 'Reconnecting in ' + event.delayMs + ' ms (attempt ' + event.attempt + ').';
+    });
+    client.on('rejected', (event) => {
+      const meaning = event.code === 4401 ? 'not authenticated, log in again' : 'forbidden';
+      rejectionLine.textContent = 'Connection refused (' + event.code + ', ' + meaning + '): ' + event.reason;
+    });
+    client.on('error', (event) => write('Error: ' + event.error.message, true));
+    client.on('stopped', (event) => { connectionLine.textContent = 'Not connected (' + event.reason + ').'; });
+    client.connect();
+  }
+
+  document.getElementById('connect').addEventListener('click', () => {
+    start({}, 'the session cookie');
+  });
+
+  document.getElementById('connect-ticket').addEventListener('click', () => {
+    start({ ticketUrl: '/api/ws-ticket' }, 'a one-time ticket');
+  });
+
+  document.getElementById('connect-token').addEventListener('click', () => {
+    start({ token: document.getElementById('token').value }, 'a token');
   });
 
   document.getElementById('disconnect').addEventListener('click', () => {
-    if (socket) socket.close(1000, 'bye');
+    if (client) client.close(1000, 'bye');
   });
 
   document.getElementById('logout').addEventListener('click', async () => {
@@ -100,8 +144,7 @@ export function demoPage(framework: string): string {
   document.getElementById('send').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = document.getElementById('message');
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(input.value);
+    if (client && client.send(input.value)) {
       input.value = '';
     } else {
       write('Not connected.', true);

@@ -1,5 +1,13 @@
 import type { Server } from 'node:http';
-import { type DemoConfig, type DemoUser, demoPage, verifyPassword } from '@wsauth/demo-kit';
+import {
+  clientScript,
+  clientScriptType,
+  type DemoConfig,
+  type DemoUser,
+  demoPage,
+  demoRejections,
+  verifyPassword,
+} from '@wsauth/demo-kit';
 import { createWsAuth, type WsAuthExpress } from '@wsauth/express';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import session, { MemoryStore, type Store } from 'express-session';
@@ -19,7 +27,10 @@ export function buildApp(config: DemoConfig, sessionStore: Store = new MemorySto
   const app = express();
   const passport = createPassport();
   const guard = requireUser(passport);
-  const wsauth = createWsAuth(app, { allowedOrigins: config.allowedOrigins });
+  const wsauth = createWsAuth(app, {
+    allowedOrigins: config.allowedOrigins,
+    rejections: demoRejections,
+  });
 
   app.use(express.json());
   app.use(express.urlencoded({ extended: false }));
@@ -38,6 +49,10 @@ export function buildApp(config: DemoConfig, sessionStore: Store = new MemorySto
 
   app.get('/', (_req, res) => {
     res.type('html').send(demoPage('Express'));
+  });
+
+  app.get('/client.js', (_req, res) => {
+    res.type(clientScriptType).send(clientScript());
   });
 
   app.post('/login', (req, res, next) => {
@@ -78,7 +93,10 @@ export function buildApp(config: DemoConfig, sessionStore: Store = new MemorySto
     res.json({ user: publicUser(req.user as DemoUser) });
   });
 
-  // TODO: POST /api/ws-ticket and closing sockets on logout arrive with tickets and revocation.
+  app.post('/api/ws-ticket', guard, (req, res, next) => {
+    wsauth.mintTicket(req).then((minted) => res.json(minted), next);
+  });
+
   app.get(
     '/ws',
     guard,

@@ -133,7 +133,15 @@ export class Handshake {
     }
     this.#response.detach();
 
-    this.#host.upgrade(this, this.#head, []).then(
+    // The chain may be inside `res.end()`, which corked the socket before the status reached
+    // writeHead and uncorks only a socket still attached; the 101 waits for that call to return.
+    const upgrading = Promise.resolve().then(() => {
+      while (this.socket.writableCorked > 0) {
+        this.socket.uncork();
+      }
+      return this.#host.upgrade(this, this.#head, []);
+    });
+    upgrading.then(
       (socket) => {
         this.socket.off('error', this.#onAbort);
         closeRejected(socket, status, code);

@@ -47,6 +47,15 @@ describe('close-mode rejections', () => {
     );
   });
 
+  it('closes a 401 written by res.end()', async () => {
+    const closed = await connect({ rejections: 'close' }, '/ws', {
+      'X-Status': '401',
+      'X-Implicit-Head': '1',
+    });
+
+    expect(closed.code).toBe(CloseCodes.UNAUTHENTICATED);
+  });
+
   it('closes a 403 with 4403', async () => {
     const closed = await connect({ rejections: 'close' }, '/ws', { 'X-Status': '403' });
 

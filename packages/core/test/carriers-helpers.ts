@@ -74,6 +74,12 @@ function runChain(handshake: Handshake, seen: SeenRequest[], accepted: AuthConte
   const forced = req.headers['x-status'];
   if (typeof forced === 'string') {
     const status = Number(forced);
+    if (req.headers['x-implicit-head'] !== undefined) {
+      // The way Express's res.json() and Koa answer: status set, head written by end().
+      res.statusCode = status;
+      res.end('{"error":"forced"}');
+      return;
+    }
     const location = status >= 300 && status < 400 ? { Location: '/login' } : {};
     res.writeHead(status, { 'Content-Type': 'application/json', ...location });
     res.end('{"error":"forced"}');

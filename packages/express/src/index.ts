@@ -6,6 +6,7 @@ import {
   ErrorCodes,
   getHandshake,
   type Handshake,
+  type MintedTicket,
   rejection,
   type UpgradeRouter,
   type WsAuthOptions,
@@ -52,6 +53,12 @@ export interface WsAuthExpress {
    * `router.get` after the guards it needs; a plain GET passes through to the next route.
    */
   upgrade(handler: ExpressSocketHandler): RequestHandler;
+  /**
+   * Mints a one-time ticket for the user the request's auth middleware authenticated, for a REST
+   * route such as `POST /api/ws-ticket`. Rejects with `WSAUTH_ERR_TICKET_WITHOUT_USER` (status
+   * 401) when the request has no user. The ticket is bound to the request's `Origin`.
+   */
+  mintTicket(req: Request): Promise<MintedTicket>;
   /** Listens for upgrades on the HTTP server. Returns a function that stops listening. */
   attach(server: Server): () => void;
   /** Closes every socket with 1001 and releases the ws server. */
@@ -78,13 +85,29 @@ export function createWsAuth(app: Application, options: ExpressWsAuthOptions = {
   return {
     core,
     upgrade: (handler) => upgradeMiddleware(core, handler, context),
+    mintTicket: (req) => mintTicket(core, req, context),
     attach: (server) => core.attach(server, router),
     close: () => core.close(),
   };
 }
 
+function mintTicket(
+  core: WsAuthServer,
+  req: Request,
+  context: (req: UpgradeRequest) => AcceptInput,
+): Promise<MintedTicket> {
+  const { user, userId } = context(req);
+  return core.tickets.mint({ userId: userId ?? '', user, ip: req.ip, origin: req.headers.origin });
+}
+
 function dispatch(app: Application, handshake: Handshake): void {
   const handle = (app as unknown as { handle: AppHandle }).handle.bind(app);
+  // A redeemed ticket stands for its user, so guards that check `req.user` or
+  // `req.isAuthenticated()` accept it unchanged; passport keeps a user it did not set.
+  const carried = handshake.credential;
+  if (carried?.kind === 'ticket') {
+    (handshake.req as UpgradeRequest).user = carried.user;
+  }
   handle(handshake.req, handshake.res, (error?: unknown) => {
     if (handshake.settled || handshake.res.headersSent) {
       return;
