@@ -8,7 +8,8 @@ import {
   demoRejections,
   verifyPassword,
 } from '@wsauth/demo-kit';
-import { createWsAuth, type WsAuthExpress } from '@wsauth/express';
+import { revokeOnDestroy } from '@wsauth/core';
+import { createWsAuth, type ExpressWsAuthOptions, type WsAuthExpress } from '@wsauth/express';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import session, { MemoryStore, type Store } from 'express-session';
 import { createPassport, requireUser } from './auth.js';
@@ -22,15 +23,26 @@ export interface ExpressDemo {
   listen(port: number, host: string): Promise<Server>;
 }
 
-/** Builds the Express demo: REST and WebSocket routes behind one session and passport setup. */
-export function buildApp(config: DemoConfig, sessionStore: Store = new MemoryStore()): ExpressDemo {
+/**
+ * Builds the Express demo: REST and WebSocket routes behind one session and passport setup.
+ * `wsauthOptions` adds the lifecycle bus and ticket store of a scaled-out deployment.
+ */
+export function buildApp(
+  config: DemoConfig,
+  sessionStore: Store = new MemoryStore(),
+  wsauthOptions: ExpressWsAuthOptions = {},
+): ExpressDemo {
   const app = express();
   const passport = createPassport();
   const guard = requireUser(passport);
   const wsauth = createWsAuth(app, {
+    ...wsauthOptions,
     allowedOrigins: config.allowedOrigins,
     rejections: demoRejections,
   });
+
+  // Destroying a session (logout, passport's regeneration on login) closes its sockets with 4401.
+  revokeOnDestroy(sessionStore, wsauth.core);
 
   app.use(express.json());
   app.use(express.urlencoded({ extended: false }));

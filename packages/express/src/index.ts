@@ -7,6 +7,8 @@ import {
   getHandshake,
   type Handshake,
   type MintedTicket,
+  type RevocationTarget,
+  type RevokeOptions,
   rejection,
   type UpgradeRouter,
   type WsAuthOptions,
@@ -16,6 +18,7 @@ import {
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { WebSocket } from 'ws';
 import { statusOf } from './errors.js';
+import { acceptRevalidation, revalidate } from './lifecycle.js';
 import { hasUpgradeRoute, kUpgradeHandler } from './routes.js';
 
 declare global {
@@ -61,6 +64,11 @@ export interface WsAuthExpress {
   mintTicket(req: Request): Promise<MintedTicket>;
   /** Listens for upgrades on the HTTP server. Returns a function that stops listening. */
   attach(server: Server): () => void;
+  /**
+   * Closes every socket of a user or session with 4401 (or `options.code`) on every instance
+   * that shares the lifecycle bus. Resolves with the number of sockets closed on this instance.
+   */
+  revoke(target: RevocationTarget, options?: RevokeOptions): Promise<number>;
   /** Closes every socket with 1001 and releases the ws server. */
   close(): Promise<void>;
 }
@@ -80,6 +88,7 @@ export function createWsAuth(app: Application, options: ExpressWsAuthOptions = {
   const router: UpgradeRouter = {
     matches: (req) => hasUpgradeRoute(app, pathnameOf(req)),
     dispatch: (handshake) => dispatch(app, handshake),
+    revalidate: (revalidation) => revalidate(app, revalidation),
   };
 
   return {
@@ -87,6 +96,7 @@ export function createWsAuth(app: Application, options: ExpressWsAuthOptions = {
     upgrade: (handler) => upgradeMiddleware(core, handler, context),
     mintTicket: (req) => mintTicket(core, req, context),
     attach: (server) => core.attach(server, router),
+    revoke: (target, revokeOptions) => core.revoke(target, revokeOptions),
     close: () => core.close(),
   };
 }
@@ -141,7 +151,10 @@ function upgradeMiddleware(
   const middleware = (req: Request, _res: Response, next: NextFunction): void => {
     const handshake = getHandshake(req);
     if (handshake === undefined) {
-      next();
+      // A revalidation of an open socket reached the route: the chain still accepts it.
+      if (!acceptRevalidation(req, context)) {
+        next();
+      }
       return;
     }
 

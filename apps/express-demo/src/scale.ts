@@ -1,0 +1,48 @@
+import type { ExpressWsAuthOptions } from '@wsauth/express';
+import { RedisRevocationBus, RedisTicketStore } from '@wsauth/redis';
+import { RedisStore } from 'connect-redis';
+import type { Store } from 'express-session';
+import { Redis } from 'ioredis';
+
+/** The shared session store, bus and ticket store of a demo that runs as several instances. */
+export interface ScaleOut {
+  /** The Redis session store, or `undefined` for the in-memory default. */
+  sessionStore: Store | undefined;
+  /** The lifecycle bus and ticket store to pass to `createWsAuth`. */
+  wsauthOptions: ExpressWsAuthOptions;
+  /** Closes the Redis connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to Redis when `redisUrl` is set and returns a session store (connect-redis), a
+ * revocation bus and a ticket store that share one connection under `prefix`. Without a URL
+ * everything stays in memory, which serves one instance only.
+ */
+export async function scaleOut(
+  redisUrl: string | undefined,
+  prefix = 'wsauth-demo:',
+): Promise<ScaleOut> {
+  if (redisUrl === undefined) {
+    return { sessionStore: undefined, wsauthOptions: {}, close: async () => {} };
+  }
+
+  const redis = new Redis(redisUrl);
+  redis.on('error', (error: Error) => {
+    console.error(`Redis connection error: ${error.message}`);
+  });
+  const bus = new RedisRevocationBus({ redis, prefix });
+  await bus.ready();
+
+  return {
+    sessionStore: new RedisStore({ client: redis, prefix: `${prefix}sess:` }),
+    wsauthOptions: {
+      lifecycle: { bus },
+      tickets: { store: new RedisTicketStore({ redis, prefix: `${prefix}ticket:` }) },
+    },
+    close: async () => {
+      await bus.close();
+      redis.disconnect();
+    },
+  };
+}
