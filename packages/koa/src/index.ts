@@ -4,6 +4,7 @@ import {
   type AcceptInput,
   type CredentialKind,
   ErrorCodes,
+  type MintedTicket,
   type RevocationTarget,
   type RevokeOptions,
   type UpgradeRouter,
@@ -74,6 +75,12 @@ export interface WsAuthKoa {
    * Only marked routes and the `paths` option receive handshakes.
    */
   readonly route: Middleware;
+  /**
+   * Mints a one-time ticket for the user the request's auth middleware authenticated, for a REST
+   * route such as `POST /api/ws-ticket`. Rejects with `WSAUTH_ERR_TICKET_WITHOUT_USER` (status
+   * 401) when the request has no user. The ticket is bound to the request's `Origin`.
+   */
+  mintTicket(ctx: Context): Promise<MintedTicket>;
   /** Listens for upgrades on the HTTP server. Returns a function that stops listening. */
   attach(server: Server): () => void;
   /**
@@ -124,6 +131,14 @@ export function createWsAuth<StateT, ContextT>(
         middleware,
         () => KoaUpgrade.forHandshake(handshake, internals.middleware, context, logger),
         (error) => handshake.fail(error),
+        (ctx) => {
+          // A redeemed ticket stands for its user, so guards that check `ctx.state.user` or
+          // `ctx.isAuthenticated()` accept it unchanged.
+          const carried = handshake.credential;
+          if (carried?.kind === 'ticket') {
+            ctx.state.user = carried.user;
+          }
+        },
       ),
     revalidate: (revalidation) =>
       runChain(
@@ -140,6 +155,15 @@ export function createWsAuth<StateT, ContextT>(
     core,
     middleware,
     route: createRouteMarker(),
+    mintTicket: (ctx) => {
+      const { user, userId } = context(ctx);
+      return core.tickets.mint({
+        userId: userId ?? '',
+        user,
+        ip: ctx.ip,
+        origin: ctx.get('origin') || undefined,
+      });
+    },
     attach: (server) => core.attach(server, router),
     revoke: (target, revokeOptions) => core.revoke(target, revokeOptions),
     close: () => core.close(),
@@ -174,6 +198,7 @@ function runChain(
   middleware: Middleware,
   createUpgrade: () => KoaUpgrade,
   fail: (error: unknown) => void,
+  prepare?: (ctx: Context) => void,
 ): void {
   if (!app.middleware.includes(middleware)) {
     fail(
@@ -189,6 +214,7 @@ function runChain(
   const upgrade = createUpgrade();
   upgrades.set(req, upgrade);
   const ctx = app.createContext(req, res);
+  prepare?.(ctx);
   const run = (): Promise<void> => app.handleRequest(ctx, (c) => upgrade.chain.run(c));
 
   const done = app.ctxStorage === undefined ? run() : app.ctxStorage.run(ctx, run);

@@ -258,3 +258,37 @@ describe.each(koaVersions)('%s revalidation', (_name, Koa) => {
     expect(await closed).toBe(4401);
   });
 });
+
+describe.each(koaVersions)('%s tickets', (_name, Koa) => {
+  it('sets ctx.state.user from a redeemed ticket, once', async () => {
+    const fixture = await startFixture(Koa, {}, ({ router, wsauth }) => {
+      router.post('/ticket', async (ctx) => {
+        ctx.state.user = { id: 'alice' } as typeof ctx.state.user;
+        ctx.body = await wsauth.mintTicket(ctx);
+      });
+      router.get('/ws/ticketed', wsauth.route, async (ctx) => {
+        if (ctx.state.user === undefined) {
+          ctx.throw(401, 'login required');
+        }
+        const socket = await ctx.ws();
+        socket.send(JSON.stringify({ user: ctx.state.user }));
+      });
+    });
+    const minted = await fetch(`${fixture.origin}/ticket`, {
+      method: 'POST',
+      headers: { origin: fixture.origin },
+    });
+    const { ticket } = (await minted.json()) as { ticket: string };
+
+    const socket = await openSocket(`ws://127.0.0.1:${fixture.port}/ws/ticketed?ticket=${ticket}`, {
+      headers: { origin: fixture.origin },
+    });
+    expect(await nextMessage(socket)).toEqual({ user: { id: 'alice' } });
+
+    const replay = await rawRequest(fixture.port, `/ws/ticketed?ticket=${ticket}`, {
+      ...handshakeHeaders(fixture.port),
+      Origin: fixture.origin,
+    });
+    expect(replay.status).toBe(401);
+  });
+});
