@@ -33,7 +33,7 @@ declare module 'koa' {
      */
     isWebSocket: boolean;
     /**
-     * Accepts the WebSocket handshake. Koa writes no response for this request; once every
+     * Accepts the WebSocket handshake, so Koa writes no response for this request. Once every
      * middleware has returned (sessions committed, cookies set), the 101 is written and the
      * promise resolves with the socket. Code after `await ctx.ws()` runs outside the chain.
      * Throws a 426 HTTP error on a request that is not a handshake.

@@ -7,7 +7,7 @@ export const kWebSocketRoute = Symbol.for('wsauth.koa.route');
 /** A WebSocket path given in the `paths` option: an exact pathname, a pattern or a test. */
 export type WebSocketPath = string | RegExp | ((pathname: string) => boolean);
 
-// The parts of @koa/router (12 to 15) that matching reads: `router.routes()` carries `router`,
+// The parts of @koa/router that matching reads (checked against version 15): `router.routes()` carries `router`,
 // and `router.match` returns the layers a GET reaches, prefixes and nested routers included.
 interface RouterLayer {
   methods: string[];
@@ -18,7 +18,7 @@ interface KoaRouter {
   match(path: string, method: string): { pathAndMethod: RouterLayer[]; route: boolean };
 }
 
-/** The route marker: a middleware that only passes on, carrying the marker symbol. */
+/** Creates the route marker: a middleware that only calls `next`, carrying the marker symbol. */
 export function createRouteMarker(): Middleware {
   const marker: Middleware = (_ctx, next) => next();
   return Object.assign(marker, { [kWebSocketRoute]: true as const });

@@ -23,12 +23,12 @@ interface Requested {
   reject(error: unknown): void;
 }
 
-/** What the chain runs for: a real handshake, or the revalidation of an open socket. */
+/** The request the chain runs for: a real handshake, or the revalidation of an open socket. */
 interface ChainTarget {
   readonly settled: boolean;
   /** Completes the accepted request; `requested` learns the socket, if one is opened. */
   accept(input: AcceptInput, requested: Requested): void;
-  /** Answers a request that the chain neither accepted nor answered. */
+  /** Rejects with 404 a request that the chain neither accepted nor responded to. */
   rejectUnanswered(): void;
   fail(error: unknown): void;
 }
@@ -36,7 +36,7 @@ interface ChainTarget {
 function noop(): void {}
 
 /**
- * One request running through the Koa chain for wsauth: it holds what `ctx.ws()` requested and
+ * One request running through the Koa chain for wsauth. It stores what `ctx.ws()` requested and
  * finishes the handshake or revalidation once the chain has returned.
  */
 export class KoaUpgrade {
@@ -117,13 +117,13 @@ export class KoaUpgrade {
     return promise;
   }
 
-  /** Finishes the request after the chain returned: accept, or answer what nothing answered. */
+  /** Finishes the request after the chain returned: accepts it, or rejects it if nothing responded. */
   finish(ctx: Context): void {
     const requested = this.#requested;
     const answered = this.#target.settled || ctx.res.headersSent || ctx.res.writableEnded;
 
     if (requested === undefined) {
-      // Koa answers 404 itself when nothing set a body; this covers `ctx.respond = false` with
+      // Koa sends 404 itself when nothing set a body. This covers `ctx.respond = false` with
       // nothing written, which would otherwise wait for the auth deadline.
       if (!answered) {
         this.#target.rejectUnanswered();
@@ -168,8 +168,8 @@ function handshakeTarget(handshake: Handshake, onSocket: (socket: WebSocket) => 
     },
     accept(input, requested) {
       const { socket } = handshake;
-      // The core calls the handler only for a completed upgrade; a socket that closes first
-      // (client reset while the 101 is prepared) must still settle the route's promise.
+      // The core calls the handler only for a completed upgrade. A socket that closes first
+      // (a client reset while the 101 is prepared) must still settle the route's promise.
       const onClose = (): void => {
         requested.reject(notUpgraded('The client closed the connection before the upgrade.'));
       };

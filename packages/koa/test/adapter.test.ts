@@ -132,7 +132,7 @@ describe.each(koaVersions)('%s', (_name, Koa) => {
 });
 
 describe.each(koaVersions)('%s sessions', (_name, Koa) => {
-  it('saves a session created during the handshake and sets its cookie on the 101', async () => {
+  it('commits a new session before the 101', async () => {
     const fixture = await startFixture(Koa);
     const response = await rawRequest(fixture.port, '/ws/session', {
       ...handshakeHeaders(fixture.port),

@@ -20,7 +20,7 @@ export function onCleanup(step: () => Promise<void> | void): void {
   cleanups.push(step);
 }
 
-/** Runs and forgets every registered cleanup step. */
+/** Runs every registered cleanup step and empties the list. */
 export async function runCleanups(): Promise<void> {
   while (cleanups.length > 0) {
     await cleanups.pop()?.();
@@ -100,9 +100,9 @@ function requestText(
 }
 
 /**
- * Sends a raw request and reads the response. A 101 resolves once its headers are read (the
- * socket stays open); any other status resolves when the server closes the connection, or
- * after `waitMs` with `closed: false`.
+ * Sends a raw request and reads the response. A 101 resolves once its headers are read, and the
+ * socket stays open. Any other status resolves when the server closes the connection, or after
+ * `waitMs` with `closed: false`.
  */
 export function rawRequest(
   port: number,

@@ -94,8 +94,8 @@ describe.each(koaVersions)('%s client reset', (_name, Koa) => {
     expect(fixture.sockets).toHaveLength(0);
     expect(activeTimers()).toBeLessThanOrEqual(timersBefore);
     expect(fixture.server.listenerCount('upgrade')).toBe(listenersBefore);
-    // Koa reports the reset socket (ECONNRESET) as it does on HTTP, and the route's ctx.ws()
-    // call fails because the handshake is over; nothing else may be reported.
+    // Koa reports the reset socket (ECONNRESET) as it does on HTTP. The route's ctx.ws() call
+    // fails because the handshake is over. Nothing else may be reported.
     for (const error of fixture.appErrors) {
       const code = (error as { code?: string }).code;
       expect(['ECONNRESET', 'WSAUTH_ERR_UPGRADE_FAILED']).toContain(code);
