@@ -20,6 +20,7 @@ export {
   Tickets,
   ticketKey,
 } from './carriers/tickets.js';
+export { credentialKindOf } from './credential.js';
 export { channelNames, type HandshakeEvent, redactUrl } from './diagnostics.js';
 export { type ErrorCode, ErrorCodes, WsAuthError, type WsAuthErrorOptions } from './errors.js';
 export { Handshake, type HandshakeOutcome, type SocketHandler } from './handshake.js';

@@ -2,7 +2,7 @@ import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   type AcceptInput,
-  type CredentialKind,
+  credentialKindOf,
   ErrorCodes,
   type MintedTicket,
   type RevocationTarget,
@@ -244,7 +244,7 @@ export function defaultContext(ctx: Context): AcceptInput {
     userId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
     sessionId: session?.externalKey,
     expiresAt: typeof session?._expire === 'number' ? session._expire : undefined,
-    credential: credentialOf(ctx.req),
+    credential: credentialKindOf(ctx.req.headers),
   };
 }
 
@@ -255,16 +255,6 @@ function sessionOf(ctx: Context): { externalKey?: string; _expire?: number } | u
   return typeof session === 'object' && session !== null
     ? (session as { externalKey?: string; _expire?: number })
     : undefined;
-}
-
-function credentialOf(req: IncomingMessage): CredentialKind {
-  if (req.headers.authorization !== undefined) {
-    return 'bearer';
-  }
-  if (req.headers['x-api-key'] !== undefined) {
-    return 'api-key';
-  }
-  return req.headers.cookie === undefined ? 'none' : 'cookie';
 }
 
 export type { AuthContext, WsAuthUser } from '@wsauth/core';
