@@ -1,5 +1,5 @@
 import type { ExpressWsAuthOptions } from '@wsauth/express';
-import { RedisRevocationBus, RedisTicketStore } from '@wsauth/redis';
+import { createRedisWsAuthOptions } from '@wsauth/redis';
 import { RedisStore } from 'connect-redis';
 import type { Store } from 'express-session';
 import { Redis } from 'ioredis';
@@ -31,17 +31,13 @@ export async function scaleOut(
   redis.on('error', (error: Error) => {
     console.error(`Redis connection error: ${error.message}`);
   });
-  const bus = new RedisRevocationBus({ redis, prefix });
-  await bus.ready();
+  const shared = await createRedisWsAuthOptions(redis, { prefix });
 
   return {
     sessionStore: new RedisStore({ client: redis, prefix: `${prefix}sess:` }),
-    wsauthOptions: {
-      lifecycle: { bus },
-      tickets: { store: new RedisTicketStore({ redis, prefix: `${prefix}ticket:` }) },
-    },
+    wsauthOptions: shared.options,
     close: async () => {
-      await bus.close();
+      await shared.close();
       redis.disconnect();
     },
   };

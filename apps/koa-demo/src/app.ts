@@ -1,34 +1,42 @@
 import type { Server } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
+import { revokeOnDestroy } from '@wsauth/core';
 import { type DemoConfig, type DemoUser, demoPage } from '@wsauth/demo-kit';
-import { createWsAuth, type WsAuthKoa } from '@wsauth/koa';
+import { createWsAuth, type KoaWsAuthOptions, type WsAuthKoa } from '@wsauth/koa';
 import Koa, { type Middleware } from 'koa';
 import session from 'koa-session';
 import { createPassport, login, publicUser, requireUser } from './auth.js';
+import type { ExternalSessionStore } from './redis-session-store.js';
 import { MemorySessionStore } from './session-store.js';
 
 /** The demo app and the parts tests inspect. */
-export interface KoaDemo {
+export interface KoaDemo<Store extends ExternalSessionStore = MemorySessionStore> {
   app: Koa;
   wsauth: WsAuthKoa;
-  sessionStore: MemorySessionStore;
+  sessionStore: Store;
   /** Starts listening and resolves with the server once it accepts connections. */
   listen(port: number, host: string): Promise<Server>;
 }
 
 const SESSION_COOKIE = 'wsauth.sid';
 
-/** Builds the Koa demo: REST and WebSocket routes behind one session and koa-passport setup. */
-export function buildApp(
+/**
+ * Builds the Koa demo: REST and WebSocket routes behind one session and koa-passport setup.
+ * `wsauthOptions` adds the lifecycle bus and ticket store of a scaled-out deployment.
+ */
+export function buildApp<Store extends ExternalSessionStore = MemorySessionStore>(
   config: DemoConfig,
-  sessionStore: MemorySessionStore = new MemorySessionStore(),
-): KoaDemo {
+  sessionStore: Store = new MemorySessionStore() as ExternalSessionStore as Store,
+  wsauthOptions: KoaWsAuthOptions = {},
+): KoaDemo<Store> {
   const app = new Koa();
   app.keys = [config.sessionSecret];
   const passport = createPassport();
   const guard = requireUser(passport);
-  const wsauth = createWsAuth(app, { allowedOrigins: config.allowedOrigins });
+  const wsauth = createWsAuth(app, { ...wsauthOptions, allowedOrigins: config.allowedOrigins });
+  // Destroying a session (logout, an admin deleting it) closes its sockets with 4401.
+  revokeOnDestroy(sessionStore, wsauth.core);
 
   app.use(wsauth.middleware);
   app.use(jsonErrors);
