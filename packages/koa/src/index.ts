@@ -191,6 +191,8 @@ function rejectPlainRequest(this: Context): never {
 const errorListenerChecked = new WeakSet<object>();
 
 /** Runs the app's chain for a handshake or a revalidation, with `ctx.ws()` bound to it. */
+// NOTE: a custom `compose` given to the Koa 3 constructor is not used here, because the chain
+// is composed by ReleasableChain so that `ctx.ws()` can release it.
 function runChain(
   app: KoaInternals,
   req: IncomingMessage,

@@ -292,3 +292,14 @@ describe.each(koaVersions)('%s tickets', (_name, Koa) => {
     expect(replay.status).toBe(401);
   });
 });
+
+describe.each(koaVersions)('%s close-code rejections', (_name, Koa) => {
+  it('sends ctx.throw(401) as close code 4401', async () => {
+    const fixture = await startFixture(Koa, { rejections: 'close' });
+    const socket = await openSocket(`ws://127.0.0.1:${fixture.port}/ws/throw`);
+    const code = await new Promise<number>((resolve) => socket.once('close', resolve));
+
+    expect(code).toBe(4401);
+    expect(fixture.sockets).toHaveLength(0);
+  });
+});
