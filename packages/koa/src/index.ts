@@ -9,6 +9,7 @@ import {
   type RevokeOptions,
   type UpgradeRouter,
   WsAuthError,
+  type WsAuthLogger,
   type WsAuthOptions,
   WsAuthServer,
   type WsAuthUser,
@@ -18,7 +19,7 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import type { WebSocket } from 'ws';
 import { trustProxyOf } from './proxy.js';
 import { createRouteMarker, RouteTable, type WebSocketPath } from './routes.js';
-import { KoaUpgrade } from './upgrade.js';
+import { type ContextReader, KoaUpgrade } from './upgrade.js';
 
 declare module 'koa' {
   interface DefaultState {
@@ -120,16 +121,35 @@ export function createWsAuth<StateT, ContextT>(
   const middleware = createMiddleware();
   const routes = new RouteTable(paths, internals.middleware);
 
-  const logger = core.options.logger;
-  const router: UpgradeRouter = {
+  const router = createUpgradeRouter(internals, routes, middleware, context, core.options.logger);
+
+  return {
+    core,
+    middleware,
+    route: createRouteMarker(),
+    mintTicket: (ctx) => mintTicket(core, ctx, context),
+    attach: (server) => core.attach(server, router),
+    revoke: (target, revokeOptions) => core.revoke(target, revokeOptions),
+    close: () => core.close(),
+  };
+}
+
+function createUpgradeRouter(
+  app: KoaInternals,
+  routes: RouteTable,
+  middleware: Middleware,
+  context: ContextReader,
+  logger: WsAuthLogger | undefined,
+): UpgradeRouter {
+  return {
     matches: (req) => routes.matches(req),
     dispatch: (handshake) =>
       runChain(
-        internals,
+        app,
         handshake.req,
         handshake.res,
         middleware,
-        () => KoaUpgrade.forHandshake(handshake, internals.middleware, context, logger),
+        () => KoaUpgrade.forHandshake(handshake, app.middleware, context, logger),
         (error) => handshake.fail(error),
         (ctx) => {
           // A redeemed ticket stands for its user, so guards that check `ctx.state.user` or
@@ -142,32 +162,28 @@ export function createWsAuth<StateT, ContextT>(
       ),
     revalidate: (revalidation) =>
       runChain(
-        internals,
+        app,
         revalidation.req,
         revalidation.res,
         middleware,
-        () => KoaUpgrade.forRevalidation(revalidation, internals.middleware, context, logger),
+        () => KoaUpgrade.forRevalidation(revalidation, app.middleware, context, logger),
         (error) => revalidation.fail(error),
       ),
   };
+}
 
-  return {
-    core,
-    middleware,
-    route: createRouteMarker(),
-    mintTicket: (ctx) => {
-      const { user, userId } = context(ctx);
-      return core.tickets.mint({
-        userId: userId ?? '',
-        user,
-        ip: ctx.ip,
-        origin: ctx.get('origin') || undefined,
-      });
-    },
-    attach: (server) => core.attach(server, router),
-    revoke: (target, revokeOptions) => core.revoke(target, revokeOptions),
-    close: () => core.close(),
-  };
+function mintTicket(
+  core: WsAuthServer,
+  ctx: Context,
+  context: ContextReader,
+): Promise<MintedTicket> {
+  const { user, userId } = context(ctx);
+  return core.tickets.mint({
+    userId: userId ?? '',
+    user,
+    ip: ctx.ip,
+    origin: ctx.get('origin') || undefined,
+  });
 }
 
 function createMiddleware(): Middleware {
@@ -190,9 +206,9 @@ function rejectPlainRequest(this: Context): never {
 
 const errorListenerChecked = new WeakSet<object>();
 
-/** Runs the app's chain for a handshake or a revalidation, with `ctx.ws()` bound to it. */
 // NOTE: a custom `compose` given to the Koa 3 constructor is not used here, because the chain
 // is composed by ReleasableChain so that `ctx.ws()` can release it.
+/** Runs the app's chain for a handshake or a revalidation, with `ctx.ws()` bound to it. */
 function runChain(
   app: KoaInternals,
   req: IncomingMessage,
