@@ -1,10 +1,14 @@
+import session from 'koa-session';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createWsAuth } from '../src/index.js';
 import { startFixture } from './fixture.js';
 import {
+  CountingStore,
   cookiePairs,
   delay,
   handshakeHeaders,
   koaVersions,
+  listen,
   nextMessage,
   openSocket,
   rawRequest,
@@ -244,5 +248,54 @@ describe.each(koaVersions)('%s server', (_name, Koa) => {
     expect(closed).toBe(false);
     socket.send('"still open"');
     expect(await nextMessage(socket)).toBe('still open');
+  });
+});
+
+describe.each(koaVersions)('%s middleware order', (_name, Koa) => {
+  it('finishes app middleware after next() before the 101', async () => {
+    const fixture = await startFixture(Koa, {}, ({ app }) => {
+      app.use(async (ctx, next) => {
+        await next();
+        ctx.set('X-After-Next', 'done');
+      });
+    });
+    const response = await rawRequest(fixture.port, '/ws/echo', handshakeHeaders(fixture.port));
+
+    expect(response.status).toBe(101);
+    expect(response.headers['x-after-next']).toBe('done');
+  });
+
+  it('renews a rolling session cookie on the 101', async () => {
+    const app = new Koa();
+    app.keys = ['rolling-secret'];
+    const store = new CountingStore();
+    const wsauth = createWsAuth(app, { paths: ['/ws'] });
+    app.use(wsauth.middleware);
+    app.use(session({ key: 'sid', store, rolling: true, maxAge: 60_000 }, app));
+    app.use(async (ctx) => {
+      if (ctx.path === '/start') {
+        if (ctx.session !== null) {
+          ctx.session.started = true;
+        }
+        ctx.status = 204;
+        return;
+      }
+      await ctx.ws();
+    });
+    const { server, port, origin } = await listen(app);
+    wsauth.attach(server);
+
+    const started = await fetch(`${origin}/start`);
+    const cookie = cookiePairs(started.headers.getSetCookie());
+    const writesBefore = store.writes;
+    const response = await rawRequest(port, '/ws', {
+      ...handshakeHeaders(port),
+      Cookie: cookie,
+      Origin: origin,
+    });
+
+    expect(response.status).toBe(101);
+    expect(cookiePairs(response.headers['set-cookie'])).toMatch(/^sid=[^;]+; sid\.sig=/);
+    expect(store.writes).toBe(writesBefore + 1);
   });
 });
