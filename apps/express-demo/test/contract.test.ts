@@ -47,7 +47,9 @@ function connect(
       response.on('data', (chunk) => {
         body += chunk;
       });
-      response.on('end', () => reject({ status: response.statusCode, body } satisfies Rejected));
+      response.on('end', () =>
+        reject({ status: response.statusCode ?? 0, body } satisfies Rejected),
+      );
     });
     socket.once('error', reject);
   });
