@@ -107,10 +107,11 @@ describe('Express demo contract', () => {
   });
 
   it('API key in X-Api-Key or Bearer works on both routes', async () => {
-    for (const headers of [
+    const variants: Record<string, string>[] = [
       { 'x-api-key': 'bob-api-key' },
       { authorization: 'Bearer bob-api-key' },
-    ]) {
+    ];
+    for (const headers of variants) {
       const me = await fetch(`http://${base}/api/me`, { headers });
       expect(await me.json()).toEqual({ user: { id: 'bob', name: 'Bob' } });
       const { socket, welcome } = await connect(headers);
@@ -124,7 +125,8 @@ describe('Express demo contract', () => {
     const restBody = await rest.text();
     expect(rest.status).toBe(401);
 
-    for (const headers of [{}, { 'x-api-key': 'wrong' }]) {
+    const variants: Record<string, string>[] = [{}, { 'x-api-key': 'wrong' }];
+    for (const headers of variants) {
       const rejected = (await connect(headers).catch((error: unknown) => error)) as Rejected;
       expect(rejected.status).toBe(401);
       expect(rejected.body).toBe(restBody);

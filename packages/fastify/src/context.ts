@@ -1,4 +1,4 @@
-import type { AcceptInput, CredentialKind } from '@wsauth/core';
+import { type AcceptInput, credentialKindOf } from '@wsauth/core';
 import type { FastifyRequest } from 'fastify';
 
 // The parts of @fastify/session's request.session that the context reads.
@@ -23,17 +23,6 @@ export function defaultContext(request: FastifyRequest): AcceptInput {
     userId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
     sessionId: typeof sessionId === 'string' ? sessionId : undefined,
     expiresAt: expires instanceof Date ? expires.getTime() : undefined,
-    credential: credentialOf(request),
+    credential: credentialKindOf(request.headers),
   };
-}
-
-function credentialOf(request: FastifyRequest): CredentialKind {
-  const headers = request.headers;
-  if (headers.authorization !== undefined) {
-    return 'bearer';
-  }
-  if (headers['x-api-key'] !== undefined) {
-    return 'api-key';
-  }
-  return headers.cookie === undefined ? 'none' : 'cookie';
 }

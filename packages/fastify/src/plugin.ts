@@ -3,6 +3,7 @@ import {
   type AcceptInput,
   ErrorCodes,
   getHandshake,
+  getRevalidation,
   rejection,
   type UpgradeRouter,
   WsAuthServer,
@@ -18,6 +19,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { acceptThroughReply } from './accept.js';
 import { defaultContext } from './context.js';
 import { fastifyTrustProxy, prependHook } from './internals.js';
+import { acceptRevalidation, revalidateThroughFastify } from './lifecycle.js';
 import { type FastifyWsAuthOptions, type SplitOptions, splitOptions } from './options.js';
 import {
   isUpgrade,
@@ -76,6 +78,7 @@ async function wsAuthPlugin(
       markUpgrade(handshake.req);
       fastify.routing(handshake.req, handshake.res);
     },
+    revalidate: (revalidation) => revalidateThroughFastify(fastify, revalidation),
   };
   detach = core.attach(fastify.server, router);
 }
@@ -149,6 +152,7 @@ function guardUpgrade(
   if (!reachedWebSocketRoute(request)) {
     reply.hijack();
     getHandshake(request.raw)?.reject(rejection(404, ErrorCodes.ROUTE_NOT_FOUND, 'Not Found'));
+    getRevalidation(request.raw)?.reject(404);
     return;
   }
 
@@ -173,6 +177,9 @@ function createRouteHandler(
   return function handleWebSocketRoute(request, reply) {
     if (!isUpgrade(request.raw)) {
       return httpHandler.call(this, request, reply);
+    }
+    if (acceptRevalidation(request, reply, context)) {
+      return undefined;
     }
 
     const handshake = getHandshake(request.raw);

@@ -75,11 +75,6 @@ describe('registration', () => {
 describe('options', () => {
   const invalid: Array<{ name: string; options: Record<string, unknown>; message: RegExp }> = [
     {
-      name: 'unknown option',
-      options: { allowedOrigin: [] },
-      message: /Unknown option "allowedOrigin"/,
-    },
-    {
       name: 'trustProxy',
       options: { trustProxy: () => true },
       message: /Fastify\(\{ trustProxy \}\)/,

@@ -208,6 +208,28 @@ describe('handshake shape and routing', () => {
     expect(calls).toEqual([]);
   });
 
+  it('plain route beside a parametric WebSocket route', async () => {
+    const urls = await start((instance) => {
+      echoRoute(instance, '/rooms/:id');
+      instance.get(
+        '/rooms/admin',
+        { preValidation: async () => void calls.push('admin hook') },
+        async () => {
+          calls.push('admin handler');
+          return { admin: true };
+        },
+      );
+    });
+
+    const response = await rawExchange(urls.port, handshakeRequest('/rooms/admin'));
+    const outcome = await connect(`${urls.ws}/rooms/7`);
+
+    expect(response.status).toBe(404);
+    expect(outcome.kind).toBe('open');
+    if (outcome.kind === 'open') outcome.socket.close();
+    expect(calls).toEqual(['handler /rooms/:id']);
+  });
+
   it('plain GET to a WebSocket route gets 404', async () => {
     const urls = await start((instance) => echoRoute(instance, '/ws'));
 
