@@ -24,7 +24,7 @@ export class ReleasableChain {
 
   /** `onDetachedError` receives what a released middleware throws after it was released. */
   constructor(middleware: readonly Middleware[], onDetachedError: (error: unknown) => void) {
-    this.#middleware = [...middleware];
+    this.#middleware = middleware;
     this.#onDetachedError = onDetachedError;
   }
 

@@ -303,3 +303,35 @@ describe.each(koaVersions)('%s close-code rejections', (_name, Koa) => {
     expect(fixture.sockets).toHaveLength(0);
   });
 });
+
+describe.each(koaVersions)('%s logging', (_name, Koa) => {
+  it('logs no cookie or key value', async () => {
+    const lines: string[] = [];
+    const record = (fields: Record<string, unknown>, message: string) => {
+      lines.push(
+        `${message} ${JSON.stringify(fields, (_key, value) => (value instanceof Error ? value.message : value))}`,
+      );
+    };
+    const logger = { debug: record, info: record, warn: record, error: record };
+    const fixture = await startFixture(Koa, { logger });
+    const secrets = {
+      Cookie: 'sid=cookie-secret-value; sid.sig=signature-secret',
+      Authorization: 'Bearer bearer-secret-value',
+      'X-Api-Key': 'api-key-secret-value',
+    };
+
+    for (const path of ['/ws/crash', '/ws/throw', '/ws/echo?token=query-secret-value']) {
+      await rawRequest(fixture.port, path, {
+        ...handshakeHeaders(fixture.port),
+        ...secrets,
+        Origin: fixture.origin,
+      });
+    }
+    await delay(50);
+
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) {
+      expect(line).not.toMatch(/secret-value|signature-secret/);
+    }
+  });
+});
