@@ -44,8 +44,8 @@ export function createPassport(): Authenticator {
 }
 
 /**
- * Lets a request through when its session has a user or it carries a valid API key; otherwise
- * answers 401 with the same JSON body on every route, REST or WebSocket.
+ * Lets a request through when its session has a user or it carries a valid API key. Otherwise
+ * it responds 401 with the same JSON body on every route, REST or WebSocket.
  */
 export function requireUser(passport: Authenticator): Middleware {
   return async (ctx, next) => {
@@ -74,7 +74,7 @@ export function requireUser(passport: Authenticator): Middleware {
   };
 }
 
-/** Logs in with the password strategy and answers with the user, or 401 JSON. */
+/** Logs in with the password strategy and responds with the user, or with 401 JSON. */
 export function login(passport: Authenticator): Middleware {
   return (ctx, next) =>
     passport.authenticate('local', async (error: unknown, user: DemoUser | false) => {

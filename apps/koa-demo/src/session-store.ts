@@ -22,7 +22,10 @@ export class MemorySessionStore {
     return entry.data;
   }
 
-  /** Stores `data` for `maxAge` milliseconds; koa-session passes `'session'` for browser sessions. */
+  /**
+   * Stores `data` for `maxAge` milliseconds. For a browser-session cookie koa-session passes
+   * `'session'`, and the entry is then kept for a day.
+   */
   async set(key: string, data: unknown, maxAge: number | 'session' | undefined): Promise<void> {
     const ttl = typeof maxAge === 'number' ? maxAge : 24 * 60 * 60 * 1000;
     this.#sessions.set(key, { data, expiresAt: Date.now() + ttl });
