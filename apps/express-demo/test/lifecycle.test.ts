@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { readConfig } from '@wsauth/demo-kit';
 import type { Store } from 'express-session';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import {
   type DemoInstance,
   lifecycleSuite,
@@ -59,3 +63,73 @@ function failableReads(store: Store): (failing: boolean) => void {
 }
 
 twoProcessSuite('express', 'wsauth.sid');
+
+describe('Express demo session touching', () => {
+  const prefix = `wsauth-test:${randomUUID()}:`;
+  const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  const cleanups: (() => Promise<void>)[] = [];
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) {
+      await cleanup();
+    }
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) {
+      await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+
+  // Returns the session's remaining TTL after three revalidations of an open socket.
+  async function ttlAfterRevalidations(touch: boolean): Promise<number> {
+    const runPrefix = `${prefix}${touch ? 'touch' : 'plain'}:`;
+    const scale = await scaleOut('redis://127.0.0.1:6379', runPrefix);
+    const demo = buildApp(readConfig({ SESSION_SECRET: 'touch-test-secret' }), scale.sessionStore, {
+      ...scale.wsauthOptions,
+      lifecycle: { ...scale.wsauthOptions.lifecycle, revalidateIntervalMs: 100, touch },
+    });
+    const server = await demo.listen(0, '127.0.0.1');
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const socket = await openWithLogin(address);
+    cleanups.push(async () => {
+      socket.terminate();
+      await demo.wsauth.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await scale.close();
+    });
+
+    const [key] = await redis.keys(`${runPrefix}sess:*`);
+    await redis.pexpire(key as string, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    return redis.pttl(key as string);
+  }
+
+  it('does not extend the session by revalidation', async () => {
+    expect(await ttlAfterRevalidations(false)).toBeLessThan(4700);
+  });
+
+  it('extends the session with the touch option', async () => {
+    expect(await ttlAfterRevalidations(true)).toBeGreaterThan(60_000);
+  });
+});
+
+async function openWithLogin(address: string): Promise<WebSocket> {
+  const response = await fetch(`http://${address}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
+  });
+  const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const socket = new WebSocket(`ws://${address}/ws`, {
+    headers: { cookie, origin: `http://${address}` },
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
+}

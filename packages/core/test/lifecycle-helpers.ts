@@ -125,7 +125,11 @@ function runChain(
   if (handshake !== undefined && getHandshake(req) === handshake) {
     handshake.accept(input, () => {});
   } else {
-    getRevalidation(req)?.accept(input);
+    const revalidation = getRevalidation(req);
+    revalidation?.accept(input);
+    if (revalidation?.touch === true) {
+      res.end();
+    }
   }
 }
 

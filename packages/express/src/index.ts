@@ -148,11 +148,11 @@ function upgradeMiddleware(
   handler: ExpressSocketHandler,
   context: (req: UpgradeRequest) => AcceptInput,
 ): RequestHandler {
-  const middleware = (req: Request, _res: Response, next: NextFunction): void => {
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const handshake = getHandshake(req);
     if (handshake === undefined) {
       // A revalidation of an open socket reached the route: the chain still accepts it.
-      if (!acceptRevalidation(req, context)) {
+      if (!acceptRevalidation(req, res, context)) {
         next();
       }
       return;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type AcceptInput, getRevalidation, type Revalidation } from '@wsauth/core';
-import type { Application, Request } from 'express';
+import type { Application, Request, Response } from 'express';
 import { statusOf } from './errors.js';
 
 type AppHandle = (req: IncomingMessage, res: unknown, done: (error?: unknown) => void) => void;
@@ -28,12 +28,22 @@ export function revalidate(app: Application, revalidation: Revalidation): void {
   });
 }
 
-/** Accepts the revalidation `req` belongs to; returns false when it is a plain request. */
-export function acceptRevalidation(req: Request, context: (req: Request) => AcceptInput): boolean {
+/**
+ * Accepts the revalidation `req` belongs to; returns false when it is a plain request. With the
+ * `touch` option the response is ended, so that express-session touches the session.
+ */
+export function acceptRevalidation(
+  req: Request,
+  res: Response,
+  context: (req: Request) => AcceptInput,
+): boolean {
   const revalidation = getRevalidation(req);
   if (revalidation === undefined) {
     return false;
   }
   revalidation.accept(context(req));
+  if (revalidation.touch) {
+    res.end();
+  }
   return true;
 }

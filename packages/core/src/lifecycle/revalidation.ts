@@ -35,14 +35,19 @@ export class Revalidation {
   readonly res: ServerResponse;
   /** Settles once the chain accepted, answered, failed or ran out of time. */
   readonly outcome: Promise<RevalidationOutcome>;
+  /**
+   * True when the lifecycle's `touch` option is on: after `accept`, the adapter finishes the
+   * response through the framework so that session middleware touches or saves the session.
+   * When false it must not, so that an open socket does not keep its session alive.
+   */
+  readonly touch: boolean;
 
-  readonly #touch: boolean;
   #resolve!: (outcome: RevalidationOutcome) => void;
   #timer: NodeJS.Timeout | undefined;
   #settled = false;
 
   constructor(headers: CredentialHeaders, path: string, touch: boolean, timeoutMs: number) {
-    this.#touch = touch;
+    this.touch = touch;
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -65,14 +70,9 @@ export class Revalidation {
     return this.#settled;
   }
 
-  /**
-   * Records that the route's upgrade handler was reached. With the `touch` option the response
-   * is then finished, so that session middleware touches the session.
-   */
+  /** Records that the route's upgrade handler was reached with the given auth context. */
   accept(input: AcceptInput): void {
-    if (this.#settle({ kind: 'accept', input }) && this.#touch) {
-      this.res.end();
-    }
+    this.#settle({ kind: 'accept', input });
   }
 
   /** Records that the chain rejected the request with `status`. */
