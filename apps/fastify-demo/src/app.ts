@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifySession, { MemoryStore, type SessionStore } from '@fastify/session';
+import { revokeOnDestroy } from '@wsauth/core';
 import { type DemoConfig, type DemoUser, demoPage } from '@wsauth/demo-kit';
 import { type FastifyWsAuthOptions, wsAuth } from '@wsauth/fastify';
 import Fastify, {
@@ -56,6 +57,8 @@ export async function buildApp(
     allowedOrigins: config.allowedOrigins,
     credentialCookies: [SESSION_COOKIE],
   });
+  // Destroying a session (logout, passport's regeneration on login) closes its sockets with 4401.
+  revokeOnDestroy(sessionStore, app.wsauth);
   app.setErrorHandler(jsonErrors);
 
   app.get('/', async (_request, reply) =>

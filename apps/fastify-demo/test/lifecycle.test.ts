@@ -1,0 +1,59 @@
+import type { SessionStore } from '@fastify/session';
+import { readConfig } from '@wsauth/demo-kit';
+import {
+  type DemoInstance,
+  lifecycleSuite,
+  twoProcessSuite,
+} from '../../demo-kit/testing/lifecycle-suite.js';
+import { buildApp, SESSION_COOKIE } from '../src/app.js';
+import { scaleOut } from '../src/scale.js';
+
+lifecycleSuite({
+  name: 'Fastify',
+  cookieName: SESSION_COOKIE,
+  async start({ redisPrefix, revalidateIntervalMs }): Promise<DemoInstance> {
+    const scale = await scaleOut(
+      redisPrefix === undefined ? undefined : 'redis://127.0.0.1:6379',
+      redisPrefix,
+    );
+    const { app, sessionStore } = await buildApp(
+      readConfig({ SESSION_SECRET: 'lifecycle-test-secret' }),
+      {
+        sessionStore: scale.sessionStore,
+        wsauth: {
+          ...scale.wsauthOptions,
+          lifecycle: { ...scale.wsauthOptions.lifecycle, revalidateIntervalMs },
+        },
+      },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+
+    return {
+      address: `127.0.0.1:${port}`,
+      failStoreReads: failableReads(sessionStore),
+      close: async () => {
+        await app.close();
+        await scale.close();
+      },
+    };
+  },
+});
+
+twoProcessSuite('fastify', SESSION_COOKIE);
+
+// Wraps the store's get so a test can make it fail the way a store that lost its backend does.
+function failableReads(store: SessionStore): (failing: boolean) => void {
+  let failing = false;
+  const get = store.get.bind(store);
+  store.get = (sessionId, callback) => {
+    if (failing) {
+      callback(new Error('session store unavailable'), null);
+      return;
+    }
+    get(sessionId, callback);
+  };
+  return (value) => {
+    failing = value;
+  };
+}
