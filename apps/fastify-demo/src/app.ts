@@ -3,7 +3,14 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifySession, { MemoryStore, type SessionStore } from '@fastify/session';
 import { revokeOnDestroy } from '@wsauth/core';
-import { type DemoConfig, type DemoUser, demoPage } from '@wsauth/demo-kit';
+import {
+  clientScript,
+  clientScriptType,
+  type DemoConfig,
+  type DemoUser,
+  demoPage,
+  demoRejections,
+} from '@wsauth/demo-kit';
 import { type FastifyWsAuthOptions, wsAuth } from '@wsauth/fastify';
 import Fastify, {
   type FastifyError,
@@ -56,6 +63,7 @@ export async function buildApp(
     ...options.wsauth,
     allowedOrigins: config.allowedOrigins,
     credentialCookies: [SESSION_COOKIE],
+    rejections: demoRejections,
   });
   // Destroying a session (logout, passport's regeneration on login) closes its sockets with 4401.
   revokeOnDestroy(sessionStore, app.wsauth);
@@ -63,6 +71,10 @@ export async function buildApp(
 
   app.get('/', async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(demoPage('Fastify')),
+  );
+
+  app.get('/client.js', async (_request, reply) =>
+    reply.type(clientScriptType).send(clientScript()),
   );
 
   app.post('/login', { preValidation: passwordLogin(passport) }, async (request) => ({
@@ -78,6 +90,8 @@ export async function buildApp(
   app.get('/api/me', { preValidation: guard }, async (request) => ({
     user: publicUser(request.user),
   }));
+
+  app.post('/api/ws-ticket', { preValidation: guard }, (request) => app.mintWsTicket(request));
 
   app.get('/ws', { websocket: true, preValidation: guard }, (socket, request) => {
     socket.send(JSON.stringify({ type: 'welcome', user: publicUser(request.user) }));

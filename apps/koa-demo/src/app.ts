@@ -2,7 +2,14 @@ import type { Server } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import { revokeOnDestroy } from '@wsauth/core';
-import { type DemoConfig, type DemoUser, demoPage } from '@wsauth/demo-kit';
+import {
+  clientScript,
+  clientScriptType,
+  type DemoConfig,
+  type DemoUser,
+  demoPage,
+  demoRejections,
+} from '@wsauth/demo-kit';
 import { createWsAuth, type KoaWsAuthOptions, type WsAuthKoa } from '@wsauth/koa';
 import Koa, { type Middleware } from 'koa';
 import session from 'koa-session';
@@ -34,7 +41,11 @@ export function buildApp<Store extends ExternalSessionStore = MemorySessionStore
   app.keys = [config.sessionSecret];
   const passport = createPassport();
   const guard = requireUser(passport);
-  const wsauth = createWsAuth(app, { ...wsauthOptions, allowedOrigins: config.allowedOrigins });
+  const wsauth = createWsAuth(app, {
+    ...wsauthOptions,
+    allowedOrigins: config.allowedOrigins,
+    rejections: demoRejections,
+  });
   // Destroying a session (logout, an admin deleting it) closes its sockets with 4401.
   revokeOnDestroy(sessionStore, wsauth.core);
 
@@ -83,6 +94,11 @@ function routes(guard: Middleware, loginRoute: Middleware, wsauth: WsAuthKoa): R
     ctx.body = demoPage('Koa');
   });
 
+  router.get('/client.js', (ctx) => {
+    ctx.type = clientScriptType;
+    ctx.body = clientScript();
+  });
+
   router.post('/login', loginRoute);
 
   router.post('/logout', async (ctx) => {
@@ -95,7 +111,10 @@ function routes(guard: Middleware, loginRoute: Middleware, wsauth: WsAuthKoa): R
     ctx.body = { user: publicUser(ctx.state.user as DemoUser) };
   });
 
-  // TODO: POST /api/ws-ticket and closing sockets on logout arrive with tickets and revocation.
+  router.post('/api/ws-ticket', guard, async (ctx) => {
+    ctx.body = await wsauth.mintTicket(ctx);
+  });
+
   router.get('/ws', wsauth.route, guard, async (ctx) => {
     const socket = await ctx.ws();
     socket.send(JSON.stringify({ type: 'welcome', user: publicUser(ctx.state.user as DemoUser) }));

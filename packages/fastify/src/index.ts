@@ -1,4 +1,4 @@
-import type { WsAuthServer, WsAuthUser } from '@wsauth/core';
+import type { MintedTicket, WsAuthServer, WsAuthUser } from '@wsauth/core';
 import { wsAuth } from './plugin.js';
 
 declare module 'fastify' {
@@ -13,6 +13,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The wsauth handshake pipeline of this app: open sockets, revocation and extensions. */
     wsauth: WsAuthServer;
+    /**
+     * Mints a one-time ticket for the user the request's hooks authenticated, for a REST route
+     * such as `POST /api/ws-ticket`. Rejects with `WSAUTH_ERR_TICKET_WITHOUT_USER` (status 401)
+     * when the request has no user. The ticket is bound to the request's `Origin`.
+     */
+    mintWsTicket(request: FastifyRequest): Promise<MintedTicket>;
   }
 }
 

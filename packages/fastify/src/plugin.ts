@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   getHandshake,
   getRevalidation,
+  type MintedTicket,
   rejection,
   type UpgradeRouter,
   WsAuthServer,
@@ -71,6 +72,11 @@ async function wsAuthPlugin(
   applySocketLimits(wss, split.socketLimits);
   core = new WsAuthServer({ ...split.core, trustProxy, wsServer: wss });
   fastify.decorate('wsauth', core);
+  const pipeline = core;
+  const context = split.context ?? defaultContext;
+  fastify.decorate('mintWsTicket', (request: FastifyRequest) =>
+    mintTicket(pipeline, request, context),
+  );
 
   const router: UpgradeRouter = {
     matches: (req) => routes.matches(req.url),
@@ -157,7 +163,28 @@ function guardUpgrade(
   }
 
   request.ws = true;
+  // A redeemed ticket stands for its user, so guards that check `request.user` or
+  // `request.isAuthenticated()` accept it unchanged; the session strategy keeps a user it did
+  // not set.
+  const carried = getHandshake(request.raw)?.credential;
+  if (carried?.kind === 'ticket') {
+    request.user = carried.user;
+  }
   done();
+}
+
+function mintTicket(
+  core: WsAuthServer,
+  request: FastifyRequest,
+  context: (request: FastifyRequest) => AcceptInput,
+): Promise<MintedTicket> {
+  const { user, userId } = context(request);
+  return core.tickets.mint({
+    userId: userId ?? '',
+    user,
+    ip: request.ip,
+    origin: request.headers.origin,
+  });
 }
 
 // @fastify/websocket's onResponse hook destroys `request.raw[its symbol]` when `request.ws` is
