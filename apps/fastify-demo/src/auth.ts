@@ -78,7 +78,7 @@ export function requireUser(passport: Authenticator): preValidationAsyncHookHand
   };
 }
 
-/** Logs in with the local strategy and answers 401 JSON on wrong credentials. */
+/** Logs in with the local strategy and sends 401 JSON on wrong credentials. */
 export function passwordLogin(passport: Authenticator): preValidationAsyncHookHandler {
   return passport.authenticate(
     'local',

@@ -8,9 +8,9 @@ type WriteHead = ServerResponse['writeHead'];
  * Accepts the handshake through a real `reply.send()` with status 101, so that the route's
  * `onSend` hooks run as for any response. @fastify/websocket skips `onSend` on WebSocket routes,
  * which is why @fastify/session never saves a created, rolled or regenerated session there and
- * its `Set-Cookie` is lost. Here the session's `onSend` hook saves it and sets the cookie; when
- * Fastify then writes the head, the headers go onto the socket-bound response and
- * `handshake.accept` turns it into the 101 that carries them.
+ * its `Set-Cookie` is lost. Here the session's `onSend` hook saves it and sets the cookie. When
+ * Fastify then writes the head, the reply headers are copied onto the socket-bound response,
+ * and `handshake.accept` turns that response into the 101 that carries them.
  *
  * An `onSend` hook that fails makes Fastify answer with its error handler's status instead of
  * 101, and that response reaches the client unchanged.

@@ -15,7 +15,7 @@ export interface FastifyWsAuthOptions extends Omit<WsAuthOptions, 'trustProxy' |
 // Options Fastify itself passes to every plugin it registers.
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
-/** What the plugin itself uses of its options; the rest goes to `WsAuthServer`. */
+/** The options the plugin uses itself, and the rest, which goes to `WsAuthServer`. */
 export interface SplitOptions {
   readonly context: ((request: FastifyRequest) => AcceptInput) | undefined;
   readonly socketLimits: { maxPayload?: number; perMessageDeflate?: boolean };

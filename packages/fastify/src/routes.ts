@@ -77,8 +77,8 @@ export class WebSocketRoutes {
     try {
       this.#router.on('GET', path, noop);
     } catch (error) {
-      // Two WebSocket routes may share a path with different constraints, and with
-      // ignoreTrailingSlash `/a` and `/a/` are one path; either way the path is already known.
+      // Two WebSocket routes may share a path with different constraints. With
+      // ignoreTrailingSlash, `/a` and `/a/` are one path. Either way the path is already known.
       if (!(error instanceof Error) || !error.message.includes('already declared')) {
         throw error;
       }
@@ -124,7 +124,7 @@ export function takeOverWebSocketRoutes(
       ? (route.handler as unknown as WebSocketHandler)
       : (route.wsHandler as WebSocketHandler | undefined);
     if (socketHandler === undefined || !isGetRoute(route)) {
-      // HEAD and invalid methods stay with @fastify/websocket, which answers HEAD with 404 and
+      // HEAD and invalid methods stay with @fastify/websocket, which sends 404 to HEAD and
       // rejects the others at startup.
       return;
     }

@@ -50,12 +50,12 @@ export class CountingStore extends MemoryStore {
     super.set(sessionId, session, callback);
   }
 
-  /** The session ids the store holds. */
+  /** Returns the session ids in the store. */
   ids(): string[] {
     return [...(this as unknown as { store: Map<string, unknown> }).store.keys()];
   }
 
-  /** The stored session with this id. */
+  /** Returns the stored session with this id. */
   read(id: string): Record<string, unknown> | undefined {
     return (this as unknown as { store: Map<string, Record<string, unknown>> }).store.get(id);
   }
