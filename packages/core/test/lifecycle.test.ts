@@ -353,6 +353,43 @@ describe('shared timer', () => {
   });
 });
 
+describe('close', () => {
+  it('arms no timer for a check that finishes after close', async () => {
+    const core = new WsAuthServer({ lifecycle: { revalidateIntervalMs: 50, revalidateJitter: 0 } });
+    let finish: (() => void) | undefined;
+    const router = {
+      revalidate(revalidation: Revalidation) {
+        finish = () => revalidation.accept({ userId: 'user' });
+      },
+    };
+    const context: AuthContext = {
+      user: undefined,
+      userId: 'user',
+      sessionId: 'session',
+      expiresAt: undefined,
+      credential: 'cookie',
+      protocol: undefined,
+    };
+    core.lifecycle.register(
+      new FakeSocket(),
+      context,
+      { headers: { cookie: 'sid=x' }, url: '/ws' },
+      0,
+      router,
+    );
+    await sleep(100);
+    expect(finish).toBeDefined();
+
+    await core.close();
+    // The running check still holds its deadline timer; accepting it clears that one.
+    const afterClose = activeTimers();
+    finish?.();
+    await sleep(10);
+
+    expect(activeTimers()).toBe(afterClose - 1);
+  });
+});
+
 describe('bus resync', () => {
   it('revalidates every socket when the bus reports missed messages', async () => {
     let resync: (() => void) | undefined;

@@ -79,15 +79,25 @@ export class RedisRevocationBus implements RevocationBus {
     return this.#ready;
   }
 
+  /**
+   * Appends the revocation to the replay stream and publishes it. A failure rejects with an
+   * error that carries only ioredis's message, because ioredis errors list the command's
+   * arguments, which contain the session id.
+   */
   async publish(message: RevocationMessage): Promise<void> {
-    await this.#redis.eval(
-      PUBLISH_SCRIPT,
-      1,
-      this.#stream,
-      encodeMessage(message),
-      String(this.#replayLimit),
-      this.#channel,
-    );
+    try {
+      await this.#redis.eval(
+        PUBLISH_SCRIPT,
+        1,
+        this.#stream,
+        encodeMessage(message),
+        String(this.#replayLimit),
+        this.#channel,
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`Publishing a revocation to Redis failed: ${reason}`);
+    }
   }
 
   subscribe(subscriber: RevocationSubscriber): () => void {

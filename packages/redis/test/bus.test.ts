@@ -113,4 +113,21 @@ describe('RedisRevocationBus', () => {
     expect(entries).toHaveLength(1);
     expect(entries[0]?.[1][1]).toContain('"sessionId":"gone"');
   });
+
+  it('rejects a failed publish without the session id', async () => {
+    const sessions = new Map<string, string>();
+    const [a] = await startPair(sessions);
+    // A string where the stream should be makes XADD fail with WRONGTYPE.
+    await (clients[0] as Redis).set(`${prefix}revocations:log`, 'not a stream');
+
+    const error = await a.core.revoke({ sessionId: 'secret-session-id' }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(
+      /Publishing a revocation to Redis failed: .*WRONGTYPE/,
+    );
+    expect(JSON.stringify(error)).not.toContain('secret-session-id');
+    expect((error as Error).message).not.toContain('secret-session-id');
+    expect((error as { command?: unknown }).command).toBeUndefined();
+  });
 });

@@ -63,6 +63,7 @@ export class Lifecycle {
   #queue: (SocketEntry | undefined)[] = [];
   #queueHead = 0;
   #running = 0;
+  #closed = false;
 
   constructor(host: LifecycleHost) {
     this.#host = host;
@@ -150,6 +151,7 @@ export class Lifecycle {
 
   /** Stops the timer and leaves the bus. Open sockets stay registered until they close. */
   close(): void {
+    this.#closed = true;
     this.#unsubscribe();
     this.#schedule.clear();
     this.#queue = [];
@@ -188,6 +190,10 @@ export class Lifecycle {
   }
 
   #scheduleNext(entry: SocketEntry, now: number): void {
+    // A check still running when the server closed must not arm the timer again.
+    if (this.#closed) {
+      return;
+    }
     const { revalidateIntervalMs, revalidateJitter } = this.#host.options;
     const checkAt =
       entry.credentials === undefined
