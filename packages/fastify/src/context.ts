@@ -12,7 +12,8 @@ interface SessionLike {
  * leave on the request.
  */
 export function defaultContext(request: FastifyRequest): AcceptInput {
-  const user = request.user;
+  // @fastify/passport sets `request.user` to null for an anonymous request.
+  const user = request.user ?? undefined;
   const id = (user as { id?: unknown } | undefined)?.id;
   const session = (request as { session?: SessionLike | null }).session ?? undefined;
   const sessionId = session?.sessionId;

@@ -1,3 +1,5 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { channelNames, type HandshakeEvent } from '@wsauth/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closed, connect, handshakeRequest, listen, nextMessage, rawExchange } from './helpers.js';
 import {
@@ -28,10 +30,17 @@ describe.each([
   it('session login then WebSocket welcome', async () => {
     const { urls, opened } = await start({ preRegister });
     const cookie = await login(urls.http);
+    const accepted: HandshakeEvent[] = [];
+    const onAccept = (event: unknown) => accepted.push(event as HandshakeEvent);
+    diagnosticsChannel.subscribe(channelNames.accept, onAccept);
 
     const outcome = await connect(`${urls.ws}/ws`, { headers: { cookie }, origin: urls.http });
+    diagnosticsChannel.unsubscribe(channelNames.accept, onAccept);
     expect(outcome.kind).toBe('open');
     if (outcome.kind !== 'open') return;
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]?.userId).toBe('alice');
+    expect(accepted[0]?.path).toBe('/ws');
 
     expect(await nextMessage(outcome.socket)).toEqual({
       type: 'welcome',
@@ -143,11 +152,9 @@ describe.each([
     expect(store.ids()).toEqual([]);
     expect(opened).toEqual([]);
   });
-});
 
-describe('session store lifecycle', () => {
-  it('logged-in socket closes with 1001 on app.close', async () => {
-    const { app, urls } = await start();
+  it('open socket closes with 1001 on app.close', async () => {
+    const { app, urls } = await start({ preRegister });
     const cookie = await login(urls.http);
     const outcome = await connect(`${urls.ws}/ws`, { headers: { cookie }, origin: urls.http });
     if (outcome.kind !== 'open') throw new Error('expected an open socket');
