@@ -117,7 +117,8 @@ describe('Express demo session touching', () => {
   });
 });
 
-async function openWithLogin(address: string): Promise<WebSocket> {
+// Logs in as alice and opens a socket with the session cookie, which it keeps as `cookie`.
+async function openWithLogin(address: string): Promise<WebSocket & { cookie: string }> {
   const response = await fetch(`http://${address}/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -131,5 +132,31 @@ async function openWithLogin(address: string): Promise<WebSocket> {
     socket.once('open', resolve);
     socket.once('error', reject);
   });
-  return socket;
+  return Object.assign(socket, { cookie });
 }
+
+describe('Express demo session regeneration', () => {
+  it('closes the old session socket on a new login', async () => {
+    const demo = buildApp(readConfig({ SESSION_SECRET: 'regenerate-test-secret' }));
+    const server = await demo.listen(0, '127.0.0.1');
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const socket = await openWithLogin(address);
+      const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+      const cookie = socket.cookie;
+
+      // passport regenerates the session on login, which destroys the old session id.
+      const response = await fetch(`http://${address}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie },
+        body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
+      });
+      expect(response.status).toBe(200);
+      expect(await closed).toBe(4401);
+    } finally {
+      await demo.wsauth.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
