@@ -400,4 +400,49 @@ describe('deadline and aborts', () => {
     expect(app?.server.listenerCount('upgrade')).toBe(upgradeListeners);
     expect(app?.wsauth.wss.clients.size).toBe(0);
   });
+
+  it('many concurrent resets leave nothing behind', async () => {
+    let hooksFinished = 0;
+    const urls = await start((instance) =>
+      echoRoute(instance, '/ws', {
+        preValidation: async () => {
+          await delay(100);
+          hooksFinished++;
+        },
+      }),
+    );
+    const net = await import('node:net');
+    const count = 300;
+
+    const sockets = Array.from({ length: count }, () => {
+      const socket = net.connect(urls.port, '127.0.0.1', () =>
+        socket.write(handshakeRequest('/ws')),
+      );
+      socket.on('error', () => {});
+      return socket;
+    });
+    await waitUntil(() => app?.wsauth.pendingHandshakes === count);
+    for (const [index, socket] of sockets.entries()) {
+      // Half reset the connection, half close their side (FIN).
+      if (index % 2 === 0) socket.resetAndDestroy();
+      else socket.end();
+    }
+    await waitUntil(() => hooksFinished === count);
+    await delay(20);
+
+    expect(app?.wsauth.pendingHandshakes).toBe(0);
+    expect(app?.wsauth.wss.clients.size).toBe(0);
+    expect(calls).toEqual([]);
+    expect((await fetch(`${urls.http}/ws`)).status).toBe(404);
+  });
 });
+
+/** Polls `condition` every 10 ms and fails after 5 s. */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 5000) {
+      throw new Error('condition not met within 5 s');
+    }
+    await delay(10);
+  }
+}
