@@ -157,8 +157,9 @@ export class WsAuthServer implements HandshakeHost {
     }
 
     const bearer = this.options.subprotocolCarrier ? takeBearerProtocol(req) : undefined;
-    if (bearer?.rejection !== undefined) {
-      this.#rejectEarly(req, socket, bearer.rejection);
+    const carrierRejected = bearer?.rejection ?? this.tickets.extract(req);
+    if (carrierRejected !== undefined) {
+      this.#rejectEarly(req, socket, carrierRejected);
       return;
     }
 

@@ -40,7 +40,7 @@ export interface TestServer {
 /**
  * Starts an HTTP server whose WebSocket chain behaves like an adapter with a bearer guard: a
  * ticket user is taken as the user, else `Authorization: Bearer <key>` is looked up in `users`.
- * `X-Status` makes the chain answer with that status instead.
+ * `X-Status` makes the chain respond with that status instead.
  */
 export async function startServer(options: WsAuthOptions = {}): Promise<TestServer> {
   const core = new WsAuthServer(options);
@@ -75,7 +75,7 @@ function runChain(handshake: Handshake, seen: SeenRequest[], accepted: AuthConte
   if (typeof forced === 'string') {
     const status = Number(forced);
     if (req.headers['x-implicit-head'] !== undefined) {
-      // The way Express's res.json() and Koa answer: status set, head written by end().
+      // Express's res.json() and Koa respond this way: the status is set and end() writes the head.
       res.statusCode = status;
       res.end('{"error":"forced"}');
       return;
@@ -158,7 +158,7 @@ function parseResponse(text: string): RawResponse {
   return { status: Number(statusLine.split(' ')[1]), headers, text };
 }
 
-/** A logger that keeps every call, for asserting what reaches logs. */
+/** Creates a logger that records every call, for asserting what reaches logs. */
 export function captureLogger(): { logger: WsAuthLogger; lines: string[] } {
   const lines: string[] = [];
   const record =

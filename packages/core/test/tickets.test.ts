@@ -62,6 +62,16 @@ describe('one-time tickets', () => {
     expect(server.accepted[0]?.user).toEqual(alice);
   });
 
+  it('hides the ticket from extensions', async () => {
+    const { server, ticket } = await serverWithTicket();
+    const urls: Array<string | undefined> = [];
+    server.core.use({ beforeChain: (handshake) => void urls.push(handshake.req.url) });
+    const response = await rawHandshake(server.port, {}, `/ws?ticket=${ticket}`);
+
+    expect(response.status).toBe(101);
+    expect(urls).toEqual(['/ws?ticket=[redacted]']);
+  });
+
   it('answers 401 to a second use', async () => {
     const { server, ticket } = await serverWithTicket();
     const first = await rawHandshake(server.port, {}, `/ws?ticket=${ticket}`);

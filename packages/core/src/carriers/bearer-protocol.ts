@@ -11,7 +11,7 @@ export const BEARER_PROTOCOL_PREFIX = 'wsauth.bearer.';
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-/** What the carrier step found in `Sec-WebSocket-Protocol`. */
+/** The result of the carrier step on `Sec-WebSocket-Protocol`. */
 export interface BearerProtocolResult {
   /** True when a token was moved into `Authorization`. */
   readonly carried: boolean;

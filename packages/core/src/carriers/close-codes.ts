@@ -24,7 +24,7 @@ export const CloseCodes = {
 export type CloseCode = (typeof CloseCodes)[keyof typeof CloseCodes];
 
 /**
- * How a handshake that the app rejects with 401 or 403 reaches the client. `'status'` writes the
+ * The way a handshake that the app rejects with 401 or 403 reaches the client. `'status'` writes the
  * HTTP response. `'close'` completes the upgrade and closes at once with 4401 or 4403 and a JSON
  * reason, for browsers that cannot read the status of a refused handshake.
  */
@@ -70,7 +70,8 @@ export function rejectionModeCheck(
     try {
       return mode(req) === 'close';
     } catch {
-      // A throwing selector must not take the upgrade listener down; the status is always safe.
+      // A throwing selector must not crash the upgrade listener, and the HTTP status is the
+      // default mode.
       return false;
     }
   };

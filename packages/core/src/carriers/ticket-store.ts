@@ -1,4 +1,4 @@
-/** What a ticket stands for, as kept in a {@link TicketStore}. It must survive JSON. */
+/** The record a {@link TicketStore} keeps for one ticket. It must survive JSON. */
 export interface TicketRecord {
   /** The id of the user the ticket was minted for. */
   readonly userId: string;
@@ -54,8 +54,9 @@ export class MemoryTicketStore implements TicketStore {
     this.#records.clear();
   }
 
-  // Maps iterate in insertion order and every ticket of one server has the same TTL, so the
-  // expired records are at the front; pruning stops at the first live one.
+  // Maps iterate in insertion order, and every ticket of one server has the same TTL. So the
+  // expired records are at the front, and pruning stops at the first live one. `take` checks
+  // the expiry itself, so a record that pruning misses is never redeemed.
   #prune(now: number): void {
     for (const [key, record] of this.#records) {
       if (record.expiresAt > now) {

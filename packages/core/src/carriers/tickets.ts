@@ -11,7 +11,7 @@ import { MemoryTicketStore, type TicketRecord, type TicketStore } from './ticket
 /** Options for one-time tickets. */
 export interface TicketOptions {
   /**
-   * Where tickets are kept. Use a shared store when several instances serve the app.
+   * The store that keeps tickets. Use a shared store when several instances serve the app.
    * @default new MemoryTicketStore()
    */
   store?: TicketStore;
@@ -69,6 +69,7 @@ export class Tickets {
   readonly #bindIp: boolean;
   readonly #bindOrigin: boolean;
   readonly #trustProxy: TrustProxy;
+  readonly #extracted = new WeakMap<IncomingMessage, string>();
 
   constructor(options: TicketOptions | false, trustProxy: TrustProxy) {
     const resolved = resolveTicketOptions(options);
@@ -110,26 +111,44 @@ export class Tickets {
   }
 
   /**
-   * Redeems the `?ticket=` of an upgrade request, if it has one: redacts it from `req.url`,
-   * consumes it, checks its bindings and records the user on the handshake. Returns `undefined`
-   * synchronously when the request carries no ticket, so that most handshakes never wait.
+   * Takes the `?ticket=` out of an upgrade request before any extension or middleware sees it:
+   * `req.url` keeps `ticket=[redacted]` and the value waits for {@link Tickets.redeem}. Returns
+   * a 400 rejection for a malformed value or a repeated parameter.
    */
-  redeem(handshake: Handshake): Promise<Rejection | undefined> | undefined {
+  extract(req: IncomingMessage): Rejection | undefined {
     if (!this.enabled) {
       return undefined;
     }
-    const req = handshake.req;
     const found = extractTicket(req.url);
     if (found === undefined) {
       return undefined;
     }
 
     req.url = found.redactedUrl;
-    if (found.values.length !== 1 || !TICKET_PATTERN.test(found.values[0] ?? '')) {
-      return Promise.resolve(
-        rejection(400, ErrorCodes.INVALID_CREDENTIAL_CARRIER, 'The ticket parameter is malformed.'),
+    const value = found.values[0] ?? '';
+    if (found.values.length !== 1 || !TICKET_PATTERN.test(value)) {
+      return rejection(
+        400,
+        ErrorCodes.INVALID_CREDENTIAL_CARRIER,
+        'The ticket parameter is malformed.',
       );
     }
+    this.#extracted.set(req, value);
+    return undefined;
+  }
+
+  /**
+   * Redeems the ticket {@link Tickets.extract} took from the request, if any: consumes it, checks
+   * its bindings and records the user on the handshake. Returns `undefined` synchronously when
+   * the request carried no ticket, so that most handshakes never wait.
+   */
+  redeem(handshake: Handshake): Promise<Rejection | undefined> | undefined {
+    const ticket = this.#extracted.get(handshake.req);
+    if (ticket === undefined) {
+      return undefined;
+    }
+    this.#extracted.delete(handshake.req);
+
     if (handshake.credential !== undefined) {
       return Promise.resolve(
         rejection(
@@ -139,7 +158,7 @@ export class Tickets {
         ),
       );
     }
-    return this.#consume(handshake, found.values[0] ?? '');
+    return this.#consume(handshake, ticket);
   }
 
   async #consume(handshake: Handshake, ticket: string): Promise<Rejection | undefined> {
@@ -180,7 +199,7 @@ export class Tickets {
   }
 }
 
-/** Derives the store key of a ticket, so that a store dump holds no redeemable value. */
+/** Derives the store key of a ticket, so that a store dump contains no redeemable value. */
 export function ticketKey(ticket: string): string {
   return createHash('sha256').update(ticket).digest('base64url');
 }
