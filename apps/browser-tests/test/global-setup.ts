@@ -1,6 +1,7 @@
-// Makes sure Debian's Chromium is at /usr/bin/chromium before the browser tests start: it is
-// installed with apt-get when missing and this process runs as root; otherwise the run stops
-// with the command to run. Playwright's own browser download cannot be used here.
+// Makes sure Debian's Chromium is at /usr/bin/chromium before the browser tests start. When it
+// is missing and this process runs as root, apt-get installs it. Otherwise the run stops with
+// the install command. Playwright's own browser download is not used, because it fetches a
+// browser build from outside the package registries.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 

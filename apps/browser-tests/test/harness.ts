@@ -13,7 +13,7 @@ const APPS = fileURLToPath(new URL('../../', import.meta.url));
 /** Folder of the screenshots the tests save, at the repository root (ignored by git). */
 export const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
-/** Every demo app in apps/ that can be started: a `*-demo` folder with `src/server.ts`. */
+/** Lists the demo apps in apps/ that can be started: `*-demo` folders with `src/server.ts`. */
 export function demoNames(): string[] {
   return readdirSync(APPS)
     .filter((name) => name.endsWith('-demo'))

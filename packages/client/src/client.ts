@@ -64,7 +64,7 @@ const UNEXPECTED_RESPONSE = /Unexpected server response: (\d{3})/;
 
 /**
  * A WebSocket connection to a wsauth server that authenticates with a ticket, a token or the
- * browser's cookies, reconnects with backoff, and stops when the server answers 4401 or 4403.
+ * browser's cookies, reconnects with backoff, and stops when the server closes with 4401 or 4403.
  */
 export class WsAuthClient extends TypedEmitter<WsAuthClientEvents> {
   readonly #options: WsAuthClientOptions;

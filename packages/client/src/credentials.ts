@@ -54,11 +54,14 @@ export async function fetchTicket(fetchFn: FetchLike, url: string): Promise<Tick
 
   if (response.status === 401 || response.status === 403) {
     const code = response.status === 401 ? 4401 : 4403;
-    const reason = `The ticket endpoint answered ${response.status}.`;
+    const reason = `The ticket endpoint rejected the request with status ${response.status}.`;
     return { kind: 'rejected', rejected: { code, source: 'ticket', reason, details: undefined } };
   }
   if (!response.ok) {
-    return { kind: 'failed', error: new Error(`The ticket endpoint answered ${response.status}.`) };
+    return {
+      kind: 'failed',
+      error: new Error(`The ticket endpoint failed with status ${response.status}.`),
+    };
   }
 
   const body = (await response.json().catch(() => undefined)) as { ticket?: unknown } | undefined;

@@ -31,11 +31,11 @@ export type FetchLike = (
 /** The credential a connection attempt used. */
 export type CredentialSource = 'ticket' | 'token' | 'ambient';
 
-/** Why the client stopped instead of reconnecting because the server refused the credential. */
+/** The reason the client stopped instead of reconnecting: the server rejected the credential. */
 export interface Rejected {
   /** 4401 (log in again) or 4403 (not allowed). */
   readonly code: 4401 | 4403;
-  /** Where the refusal came from: a close code, the ticket endpoint, or a handshake status. */
+  /** The source of the rejection: a close code, the ticket endpoint, or a handshake status. */
   readonly source: 'close' | 'ticket' | 'status';
   /** The close reason or a short description. */
   readonly reason: string;
