@@ -353,6 +353,50 @@ describe('shared timer', () => {
   });
 });
 
+describe('logging', () => {
+  it('logs a failed revalidation without command arguments', async () => {
+    const lines: string[] = [];
+    const log = (fields: Record<string, unknown>, message: string) => {
+      lines.push(`${message} ${JSON.stringify(fields)}`);
+    };
+    const core = new WsAuthServer({
+      logger: { debug: log, info: log, warn: log, error: log },
+      lifecycle: { revalidateIntervalMs: 50, onRevalidationError: 'close' },
+    });
+    const router = {
+      revalidate(revalidation: Revalidation) {
+        const error = Object.assign(new Error('Connection is closed.'), {
+          command: { name: 'get', args: ['sess:secret-session-id'] },
+        });
+        revalidation.fail(error);
+      },
+    };
+    const socket = new FakeSocket();
+    const context: AuthContext = {
+      user: undefined,
+      userId: 'alice',
+      sessionId: 'secret-session-id',
+      expiresAt: undefined,
+      credential: 'cookie',
+      protocol: undefined,
+    };
+    core.lifecycle.register(
+      socket,
+      context,
+      { headers: { cookie: 'sid=secret-cookie' }, url: '/ws' },
+      0,
+      router,
+    );
+    await sleep(120);
+    await core.close();
+
+    expect(socket.closedWith).toBe(1013);
+    expect(lines.some((line) => line.startsWith('WebSocket revalidation failed'))).toBe(true);
+    expect(lines.some((line) => line.includes('Connection is closed.'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('secret');
+  });
+});
+
 describe('close', () => {
   it('arms no timer for a check that finishes after close', async () => {
     const core = new WsAuthServer({ lifecycle: { revalidateIntervalMs: 50, revalidateJitter: 0 } });

@@ -297,7 +297,7 @@ export class Lifecycle {
   ): void {
     this.#host.logger?.warn(
       {
-        err: outcome.error,
+        err: describeError(outcome.error),
         status: outcome.status,
         userId: entry.userId,
         failures: entry.failures + 1,
@@ -337,6 +337,16 @@ export class Lifecycle {
     }
     this.#host.logger?.info({ userId, code, cause }, `WebSocket closed (${cause})`);
   }
+}
+
+// Store clients attach the failed command's arguments to their errors (ioredis does), and those
+// contain session ids; only the name, code and message are logged.
+function describeError(error: unknown): Record<string, unknown> | undefined {
+  if (!(error instanceof Error)) {
+    return error === undefined ? undefined : { message: String(error) };
+  }
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(code === undefined ? {} : { code }) };
 }
 
 function closeQuietly(socket: RegisteredSocket, code: number, reason: string): void {
