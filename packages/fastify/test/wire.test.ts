@@ -369,16 +369,17 @@ describe('deadline and aborts', () => {
   });
 
   it('client reset during slow auth leaves nothing behind', async () => {
-    let hookDone: () => void = () => {};
-    const hookFinished = new Promise<void>((resolve) => {
-      hookDone = resolve;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
     });
+    let hookFinished = false;
     const urls = await start((instance) =>
       echoRoute(instance, '/ws', {
         preValidation: async () => {
           calls.push('hook started');
-          await delay(150);
-          hookDone();
+          await gate;
+          hookFinished = true;
         },
       }),
     );
@@ -387,14 +388,13 @@ describe('deadline and aborts', () => {
 
     const socket = net.connect(urls.port, '127.0.0.1', () => socket.write(handshakeRequest('/ws')));
     socket.on('error', () => {});
-    await delay(50);
-    expect(calls).toEqual(['hook started']);
+    await waitUntil(() => calls.length === 1);
     expect(app?.wsauth.pendingHandshakes).toBe(1);
     socket.resetAndDestroy();
-    await delay(20);
+    await waitUntil(() => app?.wsauth.pendingHandshakes === 0);
 
-    expect(app?.wsauth.pendingHandshakes).toBe(0);
-    await hookFinished;
+    release();
+    await waitUntil(() => hookFinished);
     await delay(20);
     expect(calls).toEqual(['hook started']);
     expect(app?.server.listenerCount('upgrade')).toBe(upgradeListeners);
@@ -403,10 +403,14 @@ describe('deadline and aborts', () => {
 
   it('many concurrent resets leave nothing behind', async () => {
     let hooksFinished = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const urls = await start((instance) =>
       echoRoute(instance, '/ws', {
         preValidation: async () => {
-          await delay(100);
+          await gate;
           hooksFinished++;
         },
       }),
@@ -427,6 +431,8 @@ describe('deadline and aborts', () => {
       if (index % 2 === 0) socket.resetAndDestroy();
       else socket.end();
     }
+    await waitUntil(() => app?.wsauth.pendingHandshakes === 0);
+    release();
     await waitUntil(() => hooksFinished === count);
     await delay(20);
 
