@@ -135,13 +135,15 @@ export function lifecycleSuite(harness: DemoHarness): void {
     });
 
     it('keeps a socket for one interval when the store fails', async () => {
-      const demo = await start({ revalidateIntervalMs: 200 });
+      const demo = await start({ revalidateIntervalMs: 400 });
       const cookie = await login(demo.address, harness.cookieName);
       const socket = await open(demo, cookie);
       const closed = closeOf(socket);
 
+      // With the default jitter the first check fails within 320-400 ms, the second 320-400 ms
+      // later; the socket is still open between the two.
       demo.failStoreReads(true);
-      await sleep(250);
+      await sleep(450);
       expect(socket.readyState).toBe(WebSocket.OPEN);
       const { code } = await closed;
 

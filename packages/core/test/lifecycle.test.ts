@@ -226,13 +226,15 @@ describe('expiry', () => {
 
 describe('store errors', () => {
   it('keeps a socket for one interval of grace, then closes it with 1013', async () => {
-    const server = await start({ lifecycle: { revalidateIntervalMs: 150, revalidateJitter: 0 } });
+    const server = await start({ lifecycle: { revalidateIntervalMs: 300, revalidateJitter: 0 } });
     server.app.sessions.set('s1', { userId: 'alice' });
     const socket = await open(server, 's1');
     const closed = closeOf(socket);
     server.app.store = 'fail';
 
-    expect(await staysOpen(socket, 200)).toBe(true);
+    // The first check fails at 300 ms, the second at 600 ms.
+    expect(await staysOpen(socket, 450)).toBe(true);
+    expect(server.app.revalidations.length).toBe(1);
     const { code, reason } = await closed;
     expect(code).toBe(1013);
     expect(reason).toBe('Try again later');
@@ -240,17 +242,19 @@ describe('store errors', () => {
   });
 
   it('forgives an error when the next check succeeds', async () => {
-    const server = await start({ lifecycle: { revalidateIntervalMs: 150, revalidateJitter: 0 } });
+    const server = await start({ lifecycle: { revalidateIntervalMs: 300, revalidateJitter: 0 } });
     server.app.sessions.set('s1', { userId: 'alice' });
     const socket = await open(server, 's1');
     const closed = closeOf(socket);
+
+    // Checks run at 300 (fails), 600 (succeeds), 900 (fails, forgiven) and 1200 ms (fails).
     server.app.store = 'fail';
-    await sleep(200);
+    await sleep(450);
     server.app.store = 'up';
-    await sleep(150);
+    await sleep(300);
     server.app.store = 'fail';
 
-    expect(await staysOpen(socket, 175)).toBe(true);
+    expect(await staysOpen(socket, 300)).toBe(true);
     expect(server.app.revalidations.length).toBe(3);
     expect((await closed).code).toBe(1013);
     expect(server.app.revalidations.length).toBe(4);

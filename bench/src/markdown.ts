@@ -1,0 +1,170 @@
+// Renders the results JSON as Markdown tables.
+
+import { meets, type RatioKey, TARGETS, type Target } from './report.js';
+import type { BenchResults } from './results.js';
+import { ADAPTERS } from './scenarios.js';
+import type { Spread } from './stats.js';
+
+function fixed(value: number | null | undefined, digits: number): string {
+  return value === null || value === undefined || !Number.isFinite(value)
+    ? '–'
+    : value.toFixed(digits);
+}
+
+function range(value: Spread, digits: number): string {
+  return `${fixed(value.median, digits)} (${fixed(value.min, digits)}–${fixed(value.max, digits)})`;
+}
+
+function percent(value: number): string {
+  return `${fixed(value * 100, 0)} %`;
+}
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  return [row(header), row(header.map(() => '---')), ...rows.map(row)];
+}
+
+function targetText(target: Target): string {
+  const aim = 'aim' in target && target.aim !== undefined ? ` (aim ${target.aim})` : '';
+  return `${target.op} ${target.target} ${target.unit}${aim}`;
+}
+
+function ratioCell(key: RatioKey, value: number | undefined, reason: string | undefined): string {
+  if (value === undefined) {
+    return reason === undefined ? '–' : 'not measured';
+  }
+  const digits = TARGETS[key].unit === 'B' ? 0 : TARGETS[key].unit === 'ms' ? 2 : 3;
+  return `${fixed(value, digits)} ${meets(TARGETS[key], value) ? '(meets)' : '(misses)'}`;
+}
+
+function ratioTable(results: BenchResults): string[] {
+  const rows = (Object.keys(TARGETS) as RatioKey[]).map((key) => [
+    `\`${key}\``,
+    ...ADAPTERS.map((adapter) =>
+      ratioCell(
+        key,
+        results.ratios[key][adapter],
+        results.not_measured[`${key}.${adapter}`] ?? results.not_measured[key],
+      ),
+    ),
+    targetText(TARGETS[key]),
+  ]);
+  return table(['ratio', ...ADAPTERS, 'target'], rows);
+}
+
+function handshakeTable(results: BenchResults): string[] {
+  const groups = [results.scenarios.handshakes, results.scenarios.latency_at_load];
+  const rows = groups.flatMap((group) =>
+    Object.values(group).map((result) => [
+      result.title,
+      String(result.expectedStatus),
+      range(result.throughput, 0),
+      fixed(result.latencyP50Ms.median, 2),
+      fixed(result.latencyP99Ms.median, 2),
+      fixed(result.serverCpuUsPerOperation.median, 0),
+      percent(result.serverUtilisation.median),
+      percent(result.generatorUtilisation.median),
+      result.generatorBound ? 'yes' : 'no',
+      result.valid
+        ? 'yes'
+        : `no (${JSON.stringify(result.unexpectedStatuses)}, ${result.errors} errors)`,
+    ]),
+  );
+  return table(
+    [
+      'scenario',
+      'status',
+      'handshakes/s median (min–max)',
+      'p50 ms',
+      'p99 ms',
+      'server CPU µs/handshake',
+      'server CPU',
+      'generator CPU',
+      'generator bound',
+      'valid',
+    ],
+    rows,
+  );
+}
+
+function memoryTable(results: BenchResults): string[] {
+  const rows = Object.values(results.scenarios.idle_memory).map((result) => [
+    result.title,
+    String(result.sockets),
+    range(result.heapBytesPerSocket, 0),
+    range(result.rssBytesPerSocket, 0),
+    result.valid ? 'yes' : 'no',
+  ]);
+  return table(['scenario', 'sockets', 'heap B/socket', 'RSS B/socket', 'valid'], rows);
+}
+
+function echoTable(results: BenchResults): string[] {
+  const rows = Object.values(results.scenarios.echo).map((result) => [
+    result.title,
+    range(result.throughput, 0),
+    fixed(result.latencyP99Ms.median, 2),
+    percent(result.serverUtilisation.median),
+    percent(result.generatorUtilisation.median),
+    result.generatorBound ? 'yes' : 'no',
+  ]);
+  return table(
+    [
+      'scenario',
+      'messages/s median (min–max)',
+      'round trip p99 ms',
+      'server CPU',
+      'generator CPU',
+      'generator bound',
+    ],
+    rows,
+  );
+}
+
+function peersTable(results: BenchResults): string[] {
+  const rows = Object.entries(results.peers).map(([name, value]) => [name, fixed(value, 3)]);
+  return table(['peer', 'handshakes/s ÷ hand-written (S1)'], rows);
+}
+
+/** Renders the whole results file as one Markdown document. */
+export function renderMarkdown(results: BenchResults): string {
+  const { machine } = results;
+  const notMeasured = Object.entries(results.not_measured).map(
+    ([key, reason]) => `- \`${key}\`: ${reason}`,
+  );
+  const lines = [
+    `# wsauth bench results (${results.mode} mode, ${results.date})`,
+    '',
+    `Machine: ${machine.cores} cores, ${machine.cpu_model}, Node ${machine.node}, ` +
+      `${machine.pinned ? `server on core ${machine.server_core}, generator on core ${machine.generator_core}` : 'not pinned'}, ` +
+      `open-file limit ${machine.file_limit}. Commit ${results.commit}.`,
+    '',
+    '## Ratios against the targets',
+    '',
+    ...ratioTable(results),
+    '',
+    '## Handshakes',
+    '',
+    ...handshakeTable(results),
+    '',
+    '## Peers',
+    '',
+    ...peersTable(results),
+    '',
+    '## Idle memory after GC',
+    '',
+    ...memoryTable(results),
+    '',
+    '## Steady-state echo',
+    '',
+    ...echoTable(results),
+    '',
+    '## Not measured',
+    '',
+    ...(notMeasured.length === 0 ? ['Everything was measured.'] : notMeasured),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,110 @@
+// Turns measured scenarios into the ratios, the results JSON and the Markdown table.
+import type { MemoryResult, ScenarioResult } from './measure.js';
+import { ADAPTERS, type Adapter } from './scenarios.js';
+import { difference, ratio } from './stats.js';
+
+/** A performance target: the ratio must be at least (`>=`) or at most (`<=`) `target`. */
+export interface Target {
+  op: '>=' | '<=';
+  target: number;
+  aim?: number;
+  unit: string;
+}
+
+export const TARGETS = {
+  handshake_throughput_vs_handwritten: { op: '>=', target: 0.95, aim: 0.98, unit: '×' },
+  p99_latency_delta_ms: { op: '<=', target: 1, aim: 0.3, unit: 'ms' },
+  extra_heap_bytes_per_socket_vs_handwritten: { op: '<=', target: 512, aim: 128, unit: 'B' },
+  reject_throughput_vs_raw_accept: { op: '>=', target: 1, aim: 2, unit: '×' },
+  echo_throughput_vs_raw: { op: '>=', target: 0.99, unit: '×' },
+  logout_close_p99_ms_local: { op: '<=', target: 50, unit: 'ms' },
+  logout_close_p99_ms_redis: { op: '<=', target: 200, unit: 'ms' },
+  revalidation_loop_delay_p99_ms: { op: '<=', target: 20, aim: 5, unit: 'ms' },
+} as const satisfies Record<string, Target>;
+
+export type RatioKey = keyof typeof TARGETS;
+export type Ratios = Record<RatioKey, Partial<Record<Adapter, number>>>;
+
+/** Everything one bench run measured, keyed by scenario id. */
+export interface Measurements {
+  handshakes: Record<string, ScenarioResult>;
+  latencyAtLoad: Record<string, ScenarioResult>;
+  memory: Record<string, MemoryResult>;
+  echo: Record<string, ScenarioResult>;
+  /** Ratio keys, or `key.adapter`, that were not measured, with the reason. */
+  notMeasured: Record<string, string>;
+}
+
+function put(ratios: Ratios, key: RatioKey, adapter: Adapter, value: number | null): void {
+  if (value !== null) {
+    ratios[key][adapter] = value;
+  }
+}
+
+/** Computes every ratio that both of its scenarios were measured (and valid) for. */
+export function computeRatios(m: Measurements): Ratios {
+  const ratios = Object.fromEntries(Object.keys(TARGETS).map((key) => [key, {}])) as Ratios;
+  const valid = (result: ScenarioResult | undefined): ScenarioResult | undefined =>
+    result?.valid === true ? result : undefined;
+  const rawAccept = valid(m.handshakes.S0_raw)?.throughput.median;
+  const handwritten = valid(m.handshakes.S1_handwritten)?.throughput.median;
+
+  for (const adapter of ADAPTERS) {
+    const accept = valid(m.handshakes[`S2_wsauth_${adapter}`])?.throughput.median;
+    put(ratios, 'handshake_throughput_vs_handwritten', adapter, ratio(accept, handwritten));
+
+    const reject = valid(m.handshakes[`S3_origin_reject_${adapter}`])?.throughput.median;
+    put(ratios, 'reject_throughput_vs_raw_accept', adapter, ratio(reject, rawAccept));
+
+    const p99 = valid(m.latencyAtLoad[`S2_wsauth_${adapter}`])?.latencyP99Ms.median;
+    const p99Handwritten = valid(m.latencyAtLoad.S1_handwritten)?.latencyP99Ms.median;
+    put(ratios, 'p99_latency_delta_ms', adapter, difference(p99, p99Handwritten));
+
+    const heap = m.memory[`S6_wsauth_${adapter}`];
+    const heapHandwritten = m.memory.S6_handwritten;
+    put(
+      ratios,
+      'extra_heap_bytes_per_socket_vs_handwritten',
+      adapter,
+      difference(heap?.heapBytesPerSocket.median, heapHandwritten?.heapBytesPerSocket.median),
+    );
+
+    const echo = valid(m.echo[`S8_wsauth_${adapter}`])?.throughput.median;
+    put(
+      ratios,
+      'echo_throughput_vs_raw',
+      adapter,
+      ratio(echo, valid(m.echo.S8_raw)?.throughput.median),
+    );
+  }
+  return ratios;
+}
+
+/** Each peer's handshake throughput divided by the hand-written server's. */
+export function computePeers(m: Measurements): Record<string, number | null> {
+  const handwritten = m.handshakes.S1_handwritten?.throughput.median;
+  const peers: Record<string, number | null> = {};
+  for (const result of Object.values(m.handshakes)) {
+    if (result.id.startsWith('peer_')) {
+      const name = result.id.slice('peer_'.length);
+      peers[name] = result.valid ? ratio(result.throughput.median, handwritten) : null;
+    }
+  }
+  return peers;
+}
+
+/** Tells whether `value` meets `target`. */
+export function meets(target: Target, value: number): boolean {
+  return target.op === '>=' ? value >= target.target : value <= target.target;
+}
+
+/** Which runs the generator, not the server, limited, by scenario id. */
+export function generatorBoundFlags(m: Measurements): Record<string, boolean> {
+  const flags: Record<string, boolean> = {};
+  for (const group of [m.handshakes, m.latencyAtLoad, m.echo]) {
+    for (const result of Object.values(group)) {
+      flags[result.id] = result.generatorBound;
+    }
+  }
+  return flags;
+}

@@ -1,0 +1,116 @@
+// The shape of bench/results/latest.json.
+import { execSync } from 'node:child_process';
+import { availableParallelism, cpus } from 'node:os';
+import type { BenchConfig, MemoryResult, ScenarioResult } from './measure.js';
+import type { Placement } from './procs.js';
+import {
+  computePeers,
+  computeRatios,
+  generatorBoundFlags,
+  type Measurements,
+  type Ratios,
+  TARGETS,
+} from './report.js';
+import { ADAPTERS, type Adapter, adapterServers, missingAdapterReason } from './scenarios.js';
+
+export interface MachineInfo {
+  cores: number;
+  cpu_model: string;
+  node: string;
+  platform: string;
+  pinned: boolean;
+  server_core: number | null;
+  generator_core: number | null;
+  file_limit: number;
+}
+
+export interface BenchResults {
+  mode: BenchConfig['mode'];
+  date: string;
+  commit: string;
+  machine: MachineInfo;
+  config: BenchConfig;
+  adapters: Record<Adapter, { measured: boolean; reason?: string }>;
+  ratios: Ratios;
+  targets: typeof TARGETS;
+  peers: Record<string, number | null>;
+  generator_bound: Record<string, boolean>;
+  /** Store reads during the origin-rejection runs; the target is zero. */
+  reject_store_reads: Partial<Record<Adapter, number>>;
+  not_measured: Record<string, string>;
+  scenarios: {
+    handshakes: Record<string, ScenarioResult>;
+    latency_at_load: Record<string, ScenarioResult>;
+    idle_memory: Record<string, MemoryResult>;
+    echo: Record<string, ScenarioResult>;
+  };
+}
+
+export function machineInfo(placement: Placement): MachineInfo {
+  return {
+    cores: availableParallelism(),
+    cpu_model: cpus()[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    pinned: placement.pinned,
+    server_core: placement.serverCore,
+    generator_core: placement.generatorCore,
+    file_limit: placement.fileLimit,
+  };
+}
+
+function currentCommit(): string {
+  try {
+    const dirty = execSync('git status --porcelain -- packages bench', { encoding: 'utf8' }).trim();
+    const head = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    return dirty === '' ? head : `${head} with uncommitted changes`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Assembles the results file from the measurements. */
+export function assembleResults(
+  config: BenchConfig,
+  placement: Placement,
+  m: Measurements,
+): BenchResults {
+  const adapters = Object.fromEntries(
+    ADAPTERS.map((adapter) => {
+      const measured = adapterServers[adapter] !== undefined;
+      return [
+        adapter,
+        measured ? { measured } : { measured, reason: missingAdapterReason[adapter] },
+      ];
+    }),
+  ) as BenchResults['adapters'];
+
+  const rejectStoreReads: Partial<Record<Adapter, number>> = {};
+  for (const adapter of ADAPTERS) {
+    const result = m.handshakes[`S3_origin_reject_${adapter}`];
+    if (result !== undefined) {
+      rejectStoreReads[adapter] = result.storeReads;
+    }
+  }
+
+  return {
+    mode: config.mode,
+    date: new Date().toISOString(),
+    commit: currentCommit(),
+    machine: machineInfo(placement),
+    config,
+    adapters,
+    ratios: computeRatios(m),
+    targets: TARGETS,
+    peers: computePeers(m),
+    generator_bound: generatorBoundFlags(m),
+    reject_store_reads: rejectStoreReads,
+    not_measured: m.notMeasured,
+    scenarios: {
+      handshakes: m.handshakes,
+      latency_at_load: m.latencyAtLoad,
+      idle_memory: m.memory,
+      echo: m.echo,
+    },
+  };
+}

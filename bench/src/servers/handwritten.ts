@@ -1,0 +1,50 @@
+// S1: the same express-session + passport auth written by hand in an `upgrade` listener, as in
+// the "Client authentication" example of the ws README: run the session parser (and here
+// passport's session strategy) against the request with a stand-in response, then handleUpgrade.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import express, { type Request, type Response } from 'express';
+import { WebSocketServer } from 'ws';
+import { type BenchUser, onSocket, type ScenarioServer } from './common.js';
+import { createExpressAuth } from './express-auth.js';
+
+function refuse(socket: Duplex, statusLine: string): void {
+  socket.write(`HTTP/1.1 ${statusLine}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+function onSocketError(): void {}
+
+export function createHandwrittenServer(): ScenarioServer {
+  const auth = createExpressAuth();
+  const app = express();
+  app.use(auth.session, auth.passportSession);
+  app.post('/login', auth.login);
+
+  const server = createServer(app);
+  const wss = new WebSocketServer({ noServer: true });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', onSocketError);
+    // The same-origin check a careful hand-written listener adds for cookie auth.
+    if (req.headers.origin !== `http://${req.headers.host}`) {
+      refuse(socket, '403 Forbidden');
+      return;
+    }
+
+    const request = req as Request;
+    const response = {} as Response;
+    auth.session(request, response, () => {
+      auth.passportSession(request, response, () => {
+        const user = request.user as BenchUser | undefined;
+        if (user === undefined) {
+          refuse(socket, '401 Unauthorized');
+          return;
+        }
+        socket.removeListener('error', onSocketError);
+        wss.handleUpgrade(req, socket, head, (ws) => onSocket(ws, user));
+      });
+    });
+  });
+  return { server, loginPath: '/login' };
+}
