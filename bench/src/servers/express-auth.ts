@@ -1,5 +1,11 @@
 // The express-session + passport setup shared by the hand-written, wsauth and express-ws servers.
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import session, { type SessionData, Store } from 'express-session';
 import passport from 'passport';
 import { ALICE, type BenchUser, counters, SESSION_SECRET, withLatency } from './common.js';
@@ -74,4 +80,13 @@ export function createExpressAuth(): ExpressAuth {
       });
     },
   };
+}
+
+/** An Express app with the session, passport's session strategy and `POST /login`. */
+export function createExpressApp(): { app: Express; auth: ExpressAuth } {
+  const auth = createExpressAuth();
+  const app = express();
+  app.use(auth.session, auth.passportSession);
+  app.post('/login', auth.login);
+  return { app, auth };
 }

@@ -3,10 +3,10 @@
 // passport's session strategy) against the request with a stand-in response, then handleUpgrade.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import express, { type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import { WebSocketServer } from 'ws';
 import { type BenchUser, onSocket, type ScenarioServer } from './common.js';
-import { createExpressAuth } from './express-auth.js';
+import { createExpressApp } from './express-auth.js';
 
 function refuse(socket: Duplex, statusLine: string): void {
   socket.write(`HTTP/1.1 ${statusLine}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -16,10 +16,7 @@ function refuse(socket: Duplex, statusLine: string): void {
 function onSocketError(): void {}
 
 export function createHandwrittenServer(): ScenarioServer {
-  const auth = createExpressAuth();
-  const app = express();
-  app.use(auth.session, auth.passportSession);
-  app.post('/login', auth.login);
+  const { app, auth } = createExpressApp();
 
   const server = createServer(app);
   const wss = new WebSocketServer({ noServer: true });

@@ -1,15 +1,10 @@
 // Peer: socket.io with the Express session and passport run through `io.engine.use`, the pattern
 // of the socket.io documentation, only on the handshake request (no `sid` yet).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import express, {
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Server } from 'socket.io';
 import { type BenchUser, counters, type ScenarioServer } from './common.js';
-import { createExpressAuth } from './express-auth.js';
+import { createExpressApp } from './express-auth.js';
 
 /** The path of socket.io's WebSocket transport that the generator requests. */
 export const SOCKET_IO_PATH = '/socket.io/?EIO=4&transport=websocket';
@@ -32,10 +27,7 @@ function onlyForHandshake(middleware: RequestHandler): EngineMiddleware {
 }
 
 export function createSocketIoServer(): ScenarioServer {
-  const auth = createExpressAuth();
-  const app = express();
-  app.use(auth.session, auth.passportSession);
-  app.post('/login', auth.login);
+  const { app, auth } = createExpressApp();
 
   const server = createServer(app);
   const io = new Server(server, { serveClient: false });

@@ -1,15 +1,11 @@
 // S2 (Express): wsauth runs the app's own chain (session, passport, a route guard) on the upgrade.
 import { createServer } from 'node:http';
 import { createWsAuth } from '@wsauth/express';
-import express from 'express';
 import { type BenchUser, onSocket, type ScenarioServer } from './common.js';
-import { createExpressAuth } from './express-auth.js';
+import { createExpressApp } from './express-auth.js';
 
 export function createWsAuthExpressServer(): ScenarioServer {
-  const auth = createExpressAuth();
-  const app = express();
-  app.use(auth.session, auth.passportSession);
-  app.post('/login', auth.login);
+  const { app, auth } = createExpressApp();
 
   const wsauth = createWsAuth(app);
   app.get(
