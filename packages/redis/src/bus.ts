@@ -35,6 +35,8 @@ export interface RedisRevocationBusOptions {
 
 // XADD and PUBLISH in one script, so that a message is never on the channel without being in
 // the replay stream. The channel payload starts with the stream id, for deduplication.
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
 const PUBLISH_SCRIPT = `
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'm', ARGV[1])
 redis.call('PUBLISH', ARGV[3], id .. ' ' .. ARGV[1])
@@ -150,19 +152,21 @@ export class RedisRevocationBus implements RevocationBus {
   #receive(payload: string): void {
     const space = payload.indexOf(' ');
     const id = payload.slice(0, space);
-    if (space === -1 || compareStreamIds(id, this.#lastId) <= 0) {
+    if (space === -1 || !STREAM_ID.test(id) || compareStreamIds(id, this.#lastId) <= 0) {
       return;
     }
-    this.#lastId = id;
-    this.#deliver(payload.slice(space + 1));
+    this.#deliver(id, payload.slice(space + 1));
   }
 
-  #deliver(encoded: string): void {
+  // Only a well-formed message moves the last id seen, so that a malformed one cannot make the
+  // bus skip the real messages after it.
+  #deliver(id: string, encoded: string): void {
     const message = decodeMessage(encoded);
     if (message === undefined) {
       this.#logger?.warn({}, 'Ignored a malformed revocation message from Redis');
       return;
     }
+    this.#lastId = id;
     for (const subscriber of [...this.#subscribers]) {
       subscriber.revoke(message);
     }
@@ -183,8 +187,7 @@ export class RedisRevocationBus implements RevocationBus {
       );
       for (const [id, fields] of entries) {
         if (compareStreamIds(id, this.#lastId) > 0) {
-          this.#lastId = id;
-          this.#deliver(fields[1] ?? '');
+          this.#deliver(id, fields[1] ?? '');
         }
       }
       this.#logger?.info(

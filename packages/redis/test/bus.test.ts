@@ -91,7 +91,7 @@ describe('RedisRevocationBus', () => {
 
   it('ignores malformed messages on the channel', async () => {
     const sessions = new Map([['s1', 'alice']]);
-    const [, b] = await startPair(sessions);
+    const [a, b] = await startPair(sessions);
     const socket = await connect(b.port, 's1');
     sockets.push(socket);
     const publisher = clients[0] as Redis;
@@ -102,6 +102,11 @@ describe('RedisRevocationBus', () => {
 
     expect(socket.readyState).toBe(socket.OPEN);
     expect(b.core.connections.sockets).toBe(1);
+
+    // A malformed message with a high id must not make the bus skip the next real one.
+    const closed = closeOf(socket);
+    await a.core.revoke({ sessionId: 's1' });
+    expect((await closed).code).toBe(4401);
   });
 
   it('keeps published revocations in a capped stream', async () => {
