@@ -2,11 +2,9 @@ import fastifyWebsocket from '@fastify/websocket';
 import {
   type AcceptInput,
   ErrorCodes,
-  getHandshake,
-  getRevalidation,
   type MintedTicket,
-  rejection,
   type UpgradeRouter,
+  WsAuthError,
   WsAuthServer,
 } from '@wsauth/core';
 import type {
@@ -16,20 +14,16 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import type { WebSocket, WebSocketServer } from 'ws';
-import { acceptThroughReply } from './accept.js';
+import type { WebSocketServer } from 'ws';
 import { defaultContext } from './context.js';
 import { fastifyTrustProxy, prependHook } from './internals.js';
-import { acceptRevalidation, revalidateThroughFastify } from './lifecycle.js';
+import { revalidateThroughFastify } from './lifecycle.js';
 import { type FastifyWsAuthOptions, type SplitOptions, splitOptions } from './options.js';
+import { clearWsFlag, createRouteHandler, guardUpgrade } from './request-hooks.js';
 import {
-  isUpgrade,
   markUpgrade,
-  type RouteHandler,
   type RouterMatchOptions,
-  reachedWebSocketRoute,
   takeOverWebSocketRoutes,
-  type WebSocketHandler,
   WebSocketRoutes,
 } from './routes.js';
 
@@ -69,6 +63,7 @@ async function wsAuthPlugin(
   fastify.addHook('onRequest', guardUpgrade);
 
   const wss = fastify.websocketServer;
+  rejectOwnProtocolChoice(wss);
   applySocketLimits(wss, split.socketLimits);
   core = new WsAuthServer({ ...split.core, trustProxy, wsServer: wss });
   fastify.decorate('wsauth', core);
@@ -130,6 +125,17 @@ async function registerAroundWebsocket(
   }
 }
 
+// The core chooses the subprotocol the 101 echoes and replaces ws's handleProtocols to do so.
+function rejectOwnProtocolChoice(wss: WebSocketServer): void {
+  if (typeof wss.options.handleProtocols === 'function') {
+    throw new WsAuthError(
+      ErrorCodes.INVALID_OPTION,
+      'Invalid @fastify/websocket option "options.handleProtocols": wsauth chooses the ' +
+        'subprotocol. List the subprotocols the app speaks in the wsauth option "protocols".',
+    );
+  }
+}
+
 function applySocketLimits(wss: WebSocketServer, limits: SplitOptions['socketLimits']): void {
   const current = wss.options.maxPayload;
   if (limits.maxPayload !== undefined) {
@@ -140,37 +146,6 @@ function applySocketLimits(wss: WebSocketServer, limits: SplitOptions['socketLim
   if (limits.perMessageDeflate !== undefined) {
     wss.options.perMessageDeflate = limits.perMessageDeflate;
   }
-}
-
-// Runs after @fastify/websocket's onRequest hook, which sets `request.ws` from its own marker.
-function guardUpgrade(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  done: HookHandlerDoneFunction,
-): void {
-  if (!isUpgrade(request.raw)) {
-    done();
-    return;
-  }
-
-  // The path matched a WebSocket route, but Fastify routed it elsewhere (a constraint, or a
-  // more specific plain route): that route's hooks and handler must not run for an upgrade.
-  if (!reachedWebSocketRoute(request)) {
-    reply.hijack();
-    getHandshake(request.raw)?.reject(rejection(404, ErrorCodes.ROUTE_NOT_FOUND, 'Not Found'));
-    getRevalidation(request.raw)?.reject(404);
-    return;
-  }
-
-  request.ws = true;
-  // A redeemed ticket stands for its user, so guards that check `request.user` or
-  // `request.isAuthenticated()` accept it unchanged; the session strategy keeps a user it did
-  // not set.
-  const carried = getHandshake(request.raw)?.credential;
-  if (carried?.kind === 'ticket') {
-    request.user = carried.user;
-  }
-  done();
 }
 
 function mintTicket(
@@ -185,70 +160,6 @@ function mintTicket(
     ip: request.ip,
     origin: request.headers.origin,
   });
-}
-
-// @fastify/websocket's onResponse hook destroys `request.raw[its symbol]` when `request.ws` is
-// true; the symbol is unset on requests wsauth routes, so the flag is cleared first.
-function clearWsFlag(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) {
-  if (request.ws && isUpgrade(request.raw)) {
-    request.ws = false;
-  }
-  done();
-}
-
-function createRouteHandler(
-  socketHandler: WebSocketHandler,
-  httpHandler: RouteHandler,
-  context: (request: FastifyRequest) => AcceptInput,
-): RouteHandler {
-  return function handleWebSocketRoute(request, reply) {
-    if (!isUpgrade(request.raw)) {
-      return httpHandler.call(this, request, reply);
-    }
-    if (acceptRevalidation(request, reply, context)) {
-      return undefined;
-    }
-
-    const handshake = getHandshake(request.raw);
-    if (handshake === undefined || handshake.settled) {
-      // The client left or the deadline passed while the hooks ran; nothing is left to answer.
-      reply.hijack();
-      return undefined;
-    }
-
-    acceptThroughReply(handshake, reply, context(request), (socket) => {
-      openSocket(this, socketHandler, socket, request);
-    });
-    return undefined;
-  };
-}
-
-function openSocket(
-  instance: FastifyInstance,
-  handler: WebSocketHandler,
-  socket: WebSocket,
-  request: FastifyRequest,
-): void {
-  // ws emits 'error' for protocol violations before it closes with 1002; an unhandled one
-  // would crash the process.
-  const log = instance.log;
-  socket.on('error', (error) => log.debug({ err: error }, 'WebSocket error'));
-  // clearWsFlag ran when the response finished, just before the 101.
-  request.ws = true;
-  instance.websocketServer.emit('connection', socket, request.raw);
-
-  const onError = (error: unknown): void => {
-    request.log.error({ err: error }, 'WebSocket handler failed');
-    socket.close(1011, 'Internal error');
-  };
-  try {
-    const result = handler.call(instance, socket, request);
-    if (result instanceof Promise) {
-      result.catch(onError);
-    }
-  } catch (error) {
-    onError(error);
-  }
 }
 
 function routerOptionsOf(fastify: FastifyInstance): RouterMatchOptions {

@@ -112,6 +112,22 @@ describe('options', () => {
     });
   }
 
+  it('rejects a prior handleProtocols option', async () => {
+    app = Fastify();
+    await app.register(fastifyWebsocket, { options: { handleProtocols: () => false } });
+
+    let error: unknown;
+    try {
+      await app.register(wsAuth, { protocols: ['chat'] });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(WsAuthError);
+    expect((error as WsAuthError).code).toBe(ErrorCodes.INVALID_OPTION);
+    expect((error as WsAuthError).message).toMatch(/handleProtocols/);
+  });
+
   it('leaves the options object unchanged', async () => {
     const options = Object.freeze({
       allowedOrigins: Object.freeze(['https://app.example']),
