@@ -53,7 +53,7 @@ export function guardUpgrade(
 }
 
 // @fastify/websocket's onResponse hook destroys `request.raw[its symbol]` when `request.ws` is
-// true; the symbol is unset on requests wsauth routes, so the flag is cleared first.
+// true. That symbol is unset on the requests wsauth routes, so the flag is cleared first.
 export function clearWsFlag(
   request: FastifyRequest,
   _reply: FastifyReply,
