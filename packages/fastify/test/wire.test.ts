@@ -119,6 +119,22 @@ describe('hook rejections', () => {
     expect(calls).toEqual([]);
   });
 
+  it('rate-limit reply keeps Retry-After', async () => {
+    const urls = await start((instance) => {
+      echoRoute(instance, '/ws', {
+        onRequest: async (_request: FastifyRequest, reply: FastifyReply) =>
+          reply.code(429).header('retry-after', '30').send({ error: 'slow down' }),
+      });
+    });
+
+    const response = await rawExchange(urls.port, handshakeRequest('/ws'));
+
+    expect(response.status).toBe(429);
+    expect(response.headers['retry-after']).toBe('30');
+    expect(response.body).toBe('{"error":"slow down"}');
+    expect(calls).toEqual([]);
+  });
+
   it('@fastify/passport challenge keeps WWW-Authenticate', async () => {
     const passport = new Authenticator();
     passport.use('challenge', new ChallengeStrategy());
