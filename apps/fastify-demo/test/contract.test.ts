@@ -8,10 +8,16 @@ import { buildApp, type FastifyDemo } from '../src/app.js';
 /** The demo's memory store, counting reads so tests can prove none happened. */
 class CountingStore extends MemoryStore {
   reads = 0;
+  writes = 0;
 
   override get(...args: Parameters<MemoryStore['get']>): void {
     this.reads++;
     super.get(...args);
+  }
+
+  override set(...args: Parameters<MemoryStore['set']>): void {
+    this.writes++;
+    super.set(...args);
   }
 }
 
@@ -177,6 +183,23 @@ describe('Fastify demo contract', () => {
       expect(rejected.body).toBe(restBody);
       expect(rejected.contentType).toBe(rest.headers.get('content-type'));
     }
+  });
+
+  it('bad session cookies get 401 and save nothing', async () => {
+    const cookie = await loginCookie();
+    const [name = '', value = ''] = cookie.split('=');
+    const tampered = `${name}=${value.slice(0, -2)}xx`;
+    const unknown = `${name}=${encodeURIComponent('no-such-session.signature')}`;
+    const writesBefore = store.writes;
+
+    for (const badCookie of [tampered, unknown]) {
+      const rejected = (await connect({ cookie: badCookie, origin: `http://${base}` }).catch(
+        (error: unknown) => error,
+      )) as Rejected;
+      expect(rejected.status).toBe(401);
+      expect(JSON.parse(rejected.body)).toEqual(unauthorizedBody);
+    }
+    expect(store.writes).toBe(writesBefore);
   });
 
   it('foreign origin gets 403 with zero store reads', async () => {
