@@ -52,7 +52,7 @@ describe('registry', () => {
     server.app.sessions.set('s3', { userId: 'bob' });
 
     const first = await open(server, 's1');
-    await open(server, 's1');
+    const second = await open(server, 's1');
     await open(server, 's2');
     await open(server, 's3');
     expect(server.core.connections).toEqual({ sockets: 4, users: 2, sessions: 3 });
@@ -62,6 +62,12 @@ describe('registry', () => {
     await closed;
     await sleep(20);
     expect(server.core.connections).toEqual({ sockets: 3, users: 2, sessions: 3 });
+
+    // The session that had two sockets still finds the one left.
+    const secondClosed = closeOf(second);
+    await expect(server.core.revoke({ sessionId: 's1' })).resolves.toBe(1);
+    expect((await secondClosed).code).toBe(4401);
+    expect(server.core.connections).toEqual({ sockets: 2, users: 2, sessions: 2 });
   });
 });
 

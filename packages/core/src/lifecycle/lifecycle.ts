@@ -23,14 +23,14 @@ import type {
 } from './types.js';
 import { closeCode, closeReason, revocationTarget } from './validate.js';
 
-/** Why wsauth closed a socket. */
+/** The reason wsauth closed a socket. */
 export type SocketCloseCause =
   | 'revoked'
   | 'expired'
   | 'revalidation-rejected'
   | 'revalidation-error';
 
-/** The message published on `wsauth:socket:close`. It holds no session id or credential. */
+/** The message published on `wsauth:socket:close`. It contains no session id or credential. */
 export interface SocketCloseEvent {
   readonly userId: string | undefined;
   readonly code: number;
@@ -40,6 +40,11 @@ export interface SocketCloseEvent {
 /** Name of the `node:diagnostics_channel` channel for sockets that wsauth closes. */
 export const socketCloseChannelName = 'wsauth:socket:close';
 const closeChannel = diagnosticsChannel.channel(socketCloseChannelName);
+
+// The registry entry of a socket, kept on the socket so that one shared 'close' listener serves
+// every socket instead of a closure per socket.
+const kEntry = Symbol('wsauth.lifecycleEntry');
+type TaggedSocket = RegisteredSocket & { [kEntry]?: SocketEntry };
 
 const UNAUTHORIZED = 4401;
 const TRY_AGAIN_LATER = 1013;
@@ -64,12 +69,21 @@ export class Lifecycle {
   #queueHead = 0;
   #running = 0;
   #closed = false;
+  readonly #onSocketClose: (this: RegisteredSocket) => void;
 
   constructor(host: LifecycleHost) {
     this.#host = host;
     this.#bus = host.options.bus ?? new InProcessBus();
     this.#recent = new RecentRevocations(host.authTimeoutMs + RECENT_MARGIN_MS);
     this.#schedule = new Schedule((entry) => this.#enqueue(entry));
+    const forget = (entry: SocketEntry): void => this.#forget(entry);
+    this.#onSocketClose = function (this: TaggedSocket) {
+      const entry = this[kEntry];
+      if (entry !== undefined) {
+        this[kEntry] = undefined;
+        forget(entry);
+      }
+    };
     this.#unsubscribe = this.#bus.subscribe({
       revoke: (message) => this.#onMessage(message),
       resync: () => this.revalidateAll(),
@@ -118,7 +132,8 @@ export class Lifecycle {
       dueAt: 0,
     };
     this.registry.add(entry);
-    socket.once('close', () => this.#forget(entry));
+    (socket as TaggedSocket)[kEntry] = entry;
+    socket.on('close', this.#onSocketClose);
     this.#scheduleNext(entry, Date.now());
   }
 

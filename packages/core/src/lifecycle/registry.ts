@@ -4,7 +4,7 @@ import type { CredentialHeaders, RevocationTarget } from './types.js';
 /** The part of a `ws` WebSocket the registry uses. */
 export interface RegisteredSocket {
   close(code?: number, reason?: string): void;
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: (this: RegisteredSocket) => void): unknown;
 }
 
 /** The adapter router that a registered socket is revalidated with. */
@@ -43,11 +43,15 @@ export interface RegistryCounts {
   readonly sessions: number;
 }
 
+// Most sessions and many users have one socket, so an index stores that entry itself and
+// switches to a Set only for the second one, which saves a Set per socket.
+type Bucket = SocketEntry | Set<SocketEntry>;
+
 /** Open sockets indexed by user id and by session id. Every operation is O(1) per socket. */
 export class SocketRegistry {
   readonly #all = new Set<SocketEntry>();
-  readonly #byUser = new Map<string, Set<SocketEntry>>();
-  readonly #bySession = new Map<string, Set<SocketEntry>>();
+  readonly #byUser = new Map<string, Bucket>();
+  readonly #bySession = new Map<string, Bucket>();
 
   add(entry: SocketEntry): void {
     this.#all.add(entry);
@@ -71,10 +75,13 @@ export class SocketRegistry {
       target.userId !== undefined
         ? this.#byUser.get(target.userId)
         : this.#bySession.get(target.sessionId);
-    return bucket === undefined ? [] : [...bucket];
+    if (bucket === undefined) {
+      return [];
+    }
+    return bucket instanceof Set ? [...bucket] : [bucket];
   }
 
-  /** Every registered entry. */
+  /** Returns an iterator over every registered entry. */
   entries(): IterableIterator<SocketEntry> {
     return this.#all.values();
   }
@@ -88,28 +95,32 @@ export class SocketRegistry {
   }
 }
 
-function addTo(index: Map<string, Set<SocketEntry>>, key: string | undefined, entry: SocketEntry) {
+function addTo(index: Map<string, Bucket>, key: string | undefined, entry: SocketEntry) {
   if (key === undefined) {
     return;
   }
   const bucket = index.get(key);
   if (bucket === undefined) {
-    index.set(key, new Set([entry]));
-  } else {
+    index.set(key, entry);
+  } else if (bucket instanceof Set) {
     bucket.add(entry);
+  } else {
+    index.set(key, new Set([bucket, entry]));
   }
 }
 
-function removeFrom(
-  index: Map<string, Set<SocketEntry>>,
-  key: string | undefined,
-  entry: SocketEntry,
-) {
+function removeFrom(index: Map<string, Bucket>, key: string | undefined, entry: SocketEntry) {
   if (key === undefined) {
     return;
   }
   const bucket = index.get(key);
-  if (bucket?.delete(entry) && bucket.size === 0) {
+  if (bucket === entry) {
     index.delete(key);
+    return;
+  }
+  if (bucket instanceof Set && bucket.delete(entry) && bucket.size === 1) {
+    // Back to the single-entry form, so a long-lived user does not keep a Set of one.
+    const [remaining] = bucket;
+    index.set(key, remaining as SocketEntry);
   }
 }
