@@ -7,6 +7,8 @@ export const ErrorCodes = {
   INVALID_OPTION: 'WSAUTH_ERR_INVALID_OPTION',
   /** A `ws` server created with `server` or `port` would bypass authentication. */
   UNSAFE_WS_SERVER: 'WSAUTH_ERR_UNSAFE_WS_SERVER',
+  /** The installed framework version lacks something an adapter relies on. */
+  UNSUPPORTED_FRAMEWORK: 'WSAUTH_ERR_UNSUPPORTED_FRAMEWORK',
   /** The upgrade request does not use the GET method. */
   METHOD_NOT_ALLOWED: 'WSAUTH_ERR_METHOD_NOT_ALLOWED',
   /** The `Upgrade` header is missing or is not `websocket`. */
