@@ -21,6 +21,8 @@ export interface DemoStartOptions {
   redisPrefix?: string;
   /** Revalidation interval of the demo's wsauth, in milliseconds. */
   revalidateIntervalMs: number;
+  /** The lifecycle's `touch` option. */
+  touch?: boolean;
 }
 
 /** The starter of one framework's demo, used by the suite. */
@@ -149,6 +151,61 @@ export function lifecycleSuite(harness: DemoHarness): void {
 
       expect(code).toBe(1013);
     });
+  });
+}
+
+/**
+ * Checks that revalidations leave the session's TTL in Redis alone, and, unless `touches` is
+ * false, that with the `touch` option they extend it as a request would.
+ */
+export function touchSuite(harness: DemoHarness, touches = true): void {
+  const prefix = `wsauth-test:${randomUUID()}:`;
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  const cleanups: (() => Promise<void>)[] = [];
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) {
+      await cleanup();
+    }
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) {
+      await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+
+  // Returns the session's remaining TTL after about four revalidations of an open socket.
+  async function ttlAfterRevalidations(touch: boolean): Promise<number> {
+    const redisPrefix = `${prefix}${touch ? 'touch' : 'plain'}:`;
+    const demo = await harness.start({ redisPrefix, revalidateIntervalMs: 100, touch });
+    const cookie = await login(demo.address, harness.cookieName);
+    const socket = await connect(demo.address, cookie);
+    cleanups.push(async () => {
+      socket.terminate();
+      await demo.close();
+    });
+
+    const [key] = await redis.keys(`${redisPrefix}sess:*`);
+    await redis.pexpire(key as string, 5000);
+    await sleep(450);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    return redis.pttl(key as string);
+  }
+
+  describe(`${harness.name} demo session touching`, () => {
+    it('does not extend the session by revalidation', async () => {
+      expect(await ttlAfterRevalidations(false)).toBeLessThan(4700);
+    });
+
+    if (touches) {
+      it('extends the session with the touch option', async () => {
+        expect(await ttlAfterRevalidations(true)).toBeGreaterThan(60_000);
+      });
+    }
   });
 }
 

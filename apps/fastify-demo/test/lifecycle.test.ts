@@ -1,17 +1,19 @@
 import type { SessionStore } from '@fastify/session';
 import { readConfig } from '@wsauth/demo-kit';
 import {
+  type DemoHarness,
   type DemoInstance,
   lifecycleSuite,
+  touchSuite,
   twoProcessSuite,
 } from '../../demo-kit/testing/lifecycle-suite.js';
 import { buildApp, SESSION_COOKIE } from '../src/app.js';
 import { scaleOut } from '../src/scale.js';
 
-lifecycleSuite({
+const harness: DemoHarness = {
   name: 'Fastify',
   cookieName: SESSION_COOKIE,
-  async start({ redisPrefix, revalidateIntervalMs }): Promise<DemoInstance> {
+  async start({ redisPrefix, revalidateIntervalMs, touch }): Promise<DemoInstance> {
     const scale = await scaleOut(
       redisPrefix === undefined ? undefined : 'redis://127.0.0.1:6379',
       redisPrefix,
@@ -22,7 +24,7 @@ lifecycleSuite({
         sessionStore: scale.sessionStore,
         wsauth: {
           ...scale.wsauthOptions,
-          lifecycle: { ...scale.wsauthOptions.lifecycle, revalidateIntervalMs },
+          lifecycle: { ...scale.wsauthOptions.lifecycle, revalidateIntervalMs, touch },
         },
       },
     );
@@ -38,8 +40,10 @@ lifecycleSuite({
       },
     };
   },
-});
+};
 
+lifecycleSuite(harness);
+touchSuite(harness);
 twoProcessSuite('fastify', SESSION_COOKIE);
 
 // Wraps the store's get so a test can make it fail the way a store that lost its backend does.

@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { readConfig } from '@wsauth/demo-kit';
 import {
+  type DemoHarness,
   type DemoInstance,
   lifecycleSuite,
+  touchSuite,
   twoProcessSuite,
 } from '../../demo-kit/testing/lifecycle-suite.js';
 import { buildApp } from '../src/app.js';
@@ -10,10 +12,10 @@ import type { ExternalSessionStore } from '../src/redis-session-store.js';
 import { scaleOut } from '../src/scale.js';
 import { MemorySessionStore } from '../src/session-store.js';
 
-lifecycleSuite({
+const harness: DemoHarness = {
   name: 'Koa',
   cookieName: 'wsauth.sid',
-  async start({ redisPrefix, revalidateIntervalMs }): Promise<DemoInstance> {
+  async start({ redisPrefix, revalidateIntervalMs, touch }): Promise<DemoInstance> {
     const scale = await scaleOut(
       redisPrefix === undefined ? undefined : 'redis://127.0.0.1:6379',
       redisPrefix,
@@ -23,7 +25,7 @@ lifecycleSuite({
       scale.sessionStore ?? new MemorySessionStore(),
       {
         ...scale.wsauthOptions,
-        lifecycle: { ...scale.wsauthOptions.lifecycle, revalidateIntervalMs },
+        lifecycle: { ...scale.wsauthOptions.lifecycle, revalidateIntervalMs, touch },
       },
     );
     const server = await demo.listen(0, '127.0.0.1');
@@ -39,8 +41,12 @@ lifecycleSuite({
       },
     };
   },
-});
+};
 
+lifecycleSuite(harness);
+// koa-session writes a session after the chain only when it changed or `rolling` is on, so the
+// touch option cannot extend it; only the default (no extension) is checked.
+touchSuite(harness, false);
 twoProcessSuite('koa', 'wsauth.sid');
 
 // Wraps the store's get so a test can make it fail the way a store that lost its backend does.
