@@ -231,7 +231,8 @@ export class WsAuthServer implements HandshakeHost {
 
   settled(handshake: Handshake, outcome: HandshakeOutcome): void {
     this.#pending--;
-    handshakes.delete(handshake.req);
+    // The request keeps its handshake after settling, so that middleware still running for a
+    // client that left sees `settled` instead of taking the request for a plain GET.
     const router = this.#routers.get(handshake);
     this.#routers.delete(handshake);
 

@@ -157,6 +157,9 @@ function upgradeMiddleware(
       }
       return;
     }
+    if (handshake.settled) {
+      return;
+    }
 
     handshake.accept(context(req), (socket, auth) => {
       runHandler(core, handler, socket, req, auth);

@@ -29,6 +29,8 @@ export interface Probe {
   deserializeCalls: number;
   handlerCalls: number;
   middlewareCalls: number;
+  /** Calls of a plain GET route declared after the WebSocket route on the same path. */
+  fallthroughCalls: number;
   deserializeDelayMs: number;
 }
 
@@ -59,6 +61,7 @@ export async function startApp(
     deserializeCalls: 0,
     handlerCalls: 0,
     middlewareCalls: 0,
+    fallthroughCalls: 0,
     deserializeDelayMs: 0,
   };
   const store = countingStore(probe);
@@ -103,6 +106,10 @@ export async function startApp(
       );
     }),
   );
+  app.get('/ws', (_req, res) => {
+    probe.fallthroughCalls++;
+    res.status(404).end();
+  });
   app.use(errorHandler);
 
   const server = app.listen(0, '127.0.0.1');

@@ -138,6 +138,7 @@ describe.each(versions)('client abort, $name', ({ express: factory }) => {
     await waitFor(() => app.wsauth.core.pendingHandshakes === 0);
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(app.probe.handlerCalls).toBe(0);
+    expect(app.probe.fallthroughCalls).toBe(0);
     expect(app.wsauth.core.wss.clients.size).toBe(0);
     expect(app.server.listenerCount('upgrade')).toBe(listenersBefore);
     expect(countResources('Timeout')).toBeLessThanOrEqual(timersBefore);
