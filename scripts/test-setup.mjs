@@ -4,7 +4,18 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
 
-const REDIS_ARGS = ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'];
+const REDIS_ARGS = [
+  '--daemonize',
+  'yes',
+  '--bind',
+  '127.0.0.1',
+  '--port',
+  '6379',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+];
 
 function ping() {
   return new Promise((resolve) => {
@@ -35,7 +46,9 @@ async function ensureRedis() {
   if (!hasCommand('redis-server')) {
     const isRoot = process.getuid?.() === 0;
     if (!isRoot || !hasCommand('apt-get')) {
-      throw new Error('Redis is not installed. Install it with: sudo apt-get install -y redis-server');
+      throw new Error(
+        'Redis is not installed. Install it with: sudo apt-get install -y redis-server',
+      );
     }
     console.log('Installing redis-server with apt-get...');
     execFileSync('apt-get', ['update'], { stdio: 'inherit' });
