@@ -9,6 +9,7 @@ import type { TicketOptions } from './carriers/tickets.js';
 import { ErrorCodes, invalidOption, WsAuthError } from './errors.js';
 import { resolveLifecycleOptions } from './lifecycle/options.js';
 import type { LifecycleOptions, ResolvedLifecycleOptions } from './lifecycle/types.js';
+import type { HandshakeLimits } from './limits.js';
 import { normalizeOrigin, type OriginPolicy } from './origin.js';
 import type { TrustProxy, WsAuthLogger } from './types.js';
 
@@ -111,6 +112,24 @@ export interface WsAuthOptions {
    */
   rejections?: RejectionMode | RejectionModeSelector;
   /**
+   * Most handshakes that may wait for the chain at once; more get 503 with `Retry-After`.
+   * `0` removes the cap.
+   * @default 2048
+   */
+  maxPendingHandshakes?: number;
+  /**
+   * Most handshakes one client address may have waiting for the chain; more get 429 with
+   * `Retry-After`. The address follows the trust-proxy setting. `0` removes the cap.
+   * @default 128
+   */
+  maxPendingPerClient?: number;
+  /**
+   * Handshake attempts one client address may start per second (with a one-second burst); more
+   * get 429 with `Retry-After`. `0` switches the rate limit off.
+   * @default 0
+   */
+  attemptsPerSecondPerClient?: number;
+  /**
    * Revocation bus, revalidation schedule and session touching for open sockets.
    * @default {} (each member of LifecycleOptions documents its own default)
    */
@@ -132,11 +151,34 @@ export interface ResolvedOptions {
   readonly tickets: TicketOptions | false;
   readonly closesRejections: (req: IncomingMessage) => boolean;
   readonly lifecycle: ResolvedLifecycleOptions;
+  readonly limits: HandshakeLimits;
 }
 
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** Validates options and applies defaults. The caller's object is never modified. */
+function resolveLimits(options: WsAuthOptions): HandshakeLimits {
+  return {
+    maxPendingHandshakes: countOption('maxPendingHandshakes', options.maxPendingHandshakes, 2048),
+    maxPendingPerClient: countOption('maxPendingPerClient', options.maxPendingPerClient, 128),
+    attemptsPerSecondPerClient: countOption(
+      'attemptsPerSecondPerClient',
+      options.attemptsPerSecondPerClient,
+      0,
+    ),
+  };
+}
+
+function countOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  if (!Number.isInteger(value) || value < 0) {
+    invalidOption(name, value, 'a whole number, 0 or more (0 switches the limit off)');
+  }
+  return value;
+}
+
 export function resolveOptions(options: WsAuthOptions = {}): ResolvedOptions {
   const authTimeoutMs = positiveInteger('authTimeoutMs', options.authTimeoutMs, 10_000);
   if (authTimeoutMs > MAX_TIMEOUT_MS) {
@@ -149,6 +191,7 @@ export function resolveOptions(options: WsAuthOptions = {}): ResolvedOptions {
   }
 
   return {
+    limits: resolveLimits(options),
     origin: resolveOriginPolicy(options),
     authTimeoutMs,
     redirects,

@@ -12,6 +12,7 @@ import { Lifecycle } from './lifecycle/lifecycle.js';
 import type { RegistryCounts } from './lifecycle/registry.js';
 import type { Revalidation } from './lifecycle/revalidation.js';
 import type { RevocationTarget, RevokeOptions } from './lifecycle/types.js';
+import { HandshakeLimiter } from './limits.js';
 import { type ResolvedOptions, resolveOptions, type WsAuthOptions } from './options.js';
 import { checkOrigin } from './origin.js';
 import { type Rejection, rejection } from './rejection.js';
@@ -70,9 +71,12 @@ export class WsAuthServer implements HandshakeHost {
   readonly #extraHeaders = new WeakMap<IncomingMessage, string[]>();
   readonly #protocols = new WeakMap<IncomingMessage, string | undefined>();
   #pending = 0;
+  readonly #limiter: HandshakeLimiter;
+  readonly #clients = new WeakMap<IncomingMessage, string>();
 
   constructor(options?: WsAuthOptions) {
     this.options = resolveOptions(options);
+    this.#limiter = new HandshakeLimiter(this.options.limits);
     this.tickets = new Tickets(this.options.tickets, this.options.trustProxy);
     this.lifecycle = new Lifecycle({
       options: this.options.lifecycle,
@@ -148,8 +152,10 @@ export class WsAuthServer implements HandshakeHost {
       return;
     }
 
+    const client = clientAddress(req, this.options.trustProxy) ?? '';
     const early =
       checkShape(req, this.options) ??
+      this.#limiter.checkRate(client) ??
       checkOrigin(req, this.options.origin, this.options.trustProxy);
     if (early !== undefined) {
       this.#rejectEarly(req, socket, early);
@@ -157,11 +163,13 @@ export class WsAuthServer implements HandshakeHost {
     }
 
     const bearer = this.options.subprotocolCarrier ? takeBearerProtocol(req) : undefined;
-    const carrierRejected = bearer?.rejection ?? this.tickets.extract(req);
+    const carrierRejected =
+      bearer?.rejection ?? this.tickets.extract(req) ?? this.#limiter.acquire(client);
     if (carrierRejected !== undefined) {
       this.#rejectEarly(req, socket, carrierRejected);
       return;
     }
+    this.#clients.set(req, client);
 
     socket.on('error', ignoreSocketError);
     const handshake = new Handshake(this, req, socket, head);
@@ -231,6 +239,8 @@ export class WsAuthServer implements HandshakeHost {
 
   settled(handshake: Handshake, outcome: HandshakeOutcome): void {
     this.#pending--;
+    this.#limiter.release(this.#clients.get(handshake.req) ?? '');
+    this.#clients.delete(handshake.req);
     // The request keeps its handshake after settling, so that middleware still running for a
     // client that left sees `settled` instead of taking the request for a plain GET.
     const router = this.#routers.get(handshake);
