@@ -11,6 +11,8 @@ export const ErrorCodes = {
   UNSUPPORTED_FRAMEWORK: 'WSAUTH_ERR_UNSUPPORTED_FRAMEWORK',
   /** The upgrade request does not use the GET method. */
   METHOD_NOT_ALLOWED: 'WSAUTH_ERR_METHOD_NOT_ALLOWED',
+  /** The handshake has more request headers than `maxHeaderCount`. */
+  TOO_MANY_HEADERS: 'WSAUTH_ERR_TOO_MANY_HEADERS',
   /** The `Upgrade` header is missing or is not `websocket`. */
   NOT_WEBSOCKET: 'WSAUTH_ERR_NOT_WEBSOCKET',
   /** `Sec-WebSocket-Key` is missing or is not 16 bytes in base64. */

@@ -251,7 +251,9 @@ export class Handshake {
     this.#host.settled(this, {
       kind: 'reject',
       status: res.statusCode,
-      code: ErrorCodes.CHAIN_REJECTED,
+      code: this.#response.redirectRejected
+        ? ErrorCodes.REDIRECT_REJECTED
+        : ErrorCodes.CHAIN_REJECTED,
     });
   };
 }

@@ -23,6 +23,8 @@ export interface SocketResponse {
   readonly res: ServerResponse;
   /** True while the response is being finished to collect the headers for the 101. */
   readonly capturing: boolean;
+  /** True once a redirect of the chain was written as 401. */
+  readonly redirectRejected: boolean;
   /**
    * Finishes the response without writing a byte, so that middleware hooked on `writeHead` and
    * `end` (session cookies, session saves) runs, and resolves with the header lines to add to
@@ -52,6 +54,7 @@ export function createSocketResponse(
 
   let capturing = false;
   let attached = true;
+  let redirectRejected = false;
 
   const writeHead = function (this: ServerResponse, statusCode: number, ...rest: unknown[]) {
     if (capturing) {
@@ -64,6 +67,7 @@ export function createSocketResponse(
       }
     }
     if (rewriteRedirects && statusCode >= 300 && statusCode < 400) {
+      redirectRejected = true;
       this.removeHeader('location');
       return ServerResponse.prototype.writeHead.call(this, 401, ...withoutLocation(rest));
     }
@@ -79,6 +83,9 @@ export function createSocketResponse(
     res,
     get capturing() {
       return capturing;
+    },
+    get redirectRejected() {
+      return redirectRejected;
     },
     capture() {
       capturing = true;

@@ -327,7 +327,12 @@ export class WsAuthServer implements HandshakeHost {
       userId: outcome.kind === 'accept' ? outcome.context.userId : undefined,
       status:
         outcome.kind === 'reject' ? outcome.status : outcome.kind === 'accept' ? 101 : undefined,
-      code: outcome.kind === 'reject' ? outcome.code : undefined,
+      code:
+        outcome.kind === 'reject'
+          ? outcome.code
+          : outcome.kind === 'abort'
+            ? ErrorCodes.CLIENT_ABORTED
+            : undefined,
       durationMs: performance.now() - startedAt,
     };
     channel.publish(event);

@@ -26,7 +26,7 @@ export function checkShape(req: IncomingMessage, limits: ShapeLimits): Rejection
   if (req.rawHeaders.length / 2 > limits.maxHeaderCount) {
     return rejection(
       431,
-      ErrorCodes.NOT_WEBSOCKET,
+      ErrorCodes.TOO_MANY_HEADERS,
       `The handshake has more than ${limits.maxHeaderCount} headers.`,
     );
   }

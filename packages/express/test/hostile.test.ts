@@ -300,3 +300,50 @@ async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('event codes', () => {
+  it('name redirects, aborts and header floods', async () => {
+    const events: HandshakeEvent[] = [];
+    const onEvent = (message: unknown) => events.push(message as HandshakeEvent);
+    for (const name of Object.values(channelNames)) diagnosticsChannel.subscribe(name, onEvent);
+
+    try {
+      app = await startApp(express, { maxHeaderCount: 20 }, (routes, wsauth) => {
+        routes.get(
+          '/ws-redirect',
+          (_req, res) => res.redirect('/login'),
+          wsauth.upgrade(() => {}),
+        );
+        routes.get(
+          '/ws-hang',
+          () => {},
+          wsauth.upgrade(() => {}),
+        );
+      });
+
+      const redirected = await sendRaw(app.port, upgradeRequest('/ws-redirect'));
+      expect(redirected.status).toBe(401);
+
+      const many: Record<string, string> = {};
+      for (let i = 0; i < 30; i++) many[`X-Filler-${i}`] = 'x';
+      const flooded = await sendRaw(app.port, upgradeRequest('/ws', many));
+      expect(flooded.status).toBe(431);
+
+      const socket = net.connect(app.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(upgradeRequest('/ws-hang'));
+      await waitFor(() => app.wsauth.core.pendingHandshakes === 1);
+      socket.destroy();
+      await waitFor(() => app.wsauth.core.pendingHandshakes === 0);
+
+      expect(events.map((event) => event.code)).toEqual([
+        'WSAUTH_ERR_REDIRECT_REJECTED',
+        'WSAUTH_ERR_TOO_MANY_HEADERS',
+        'WSAUTH_ERR_CLIENT_ABORTED',
+      ]);
+      expect(events.map((event) => event.outcome)).toEqual(['reject', 'reject', 'abort']);
+    } finally {
+      for (const name of Object.values(channelNames)) diagnosticsChannel.unsubscribe(name, onEvent);
+    }
+  });
+});
