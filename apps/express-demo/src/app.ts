@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { revokeOnDestroy } from '@wsauth/core';
 import {
   clientScript,
   clientScriptType,
@@ -8,7 +9,6 @@ import {
   demoRejections,
   verifyPassword,
 } from '@wsauth/demo-kit';
-import { revokeOnDestroy } from '@wsauth/core';
 import { createWsAuth, type ExpressWsAuthOptions, type WsAuthExpress } from '@wsauth/express';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import session, { MemoryStore, type Store } from 'express-session';
