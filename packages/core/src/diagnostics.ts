@@ -8,7 +8,7 @@ export const channelNames = {
 } as const;
 
 /**
- * The message published on every handshake channel. It holds no cookie, token, ticket or
+ * The message published on every handshake channel. It contains no cookie, token, ticket or
  * session id: `path` has its query values redacted.
  */
 export interface HandshakeEvent {

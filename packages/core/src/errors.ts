@@ -25,7 +25,7 @@ export const ErrorCodes = {
   ROUTE_NOT_FOUND: 'WSAUTH_ERR_ROUTE_NOT_FOUND',
   /** A cookie-credentialed handshake came from an origin that is not allowed. */
   ORIGIN_REJECTED: 'WSAUTH_ERR_ORIGIN_REJECTED',
-  /** The app's middleware chain answered the handshake with an HTTP response. */
+  /** The app's middleware chain sent its own HTTP response to the handshake. */
   CHAIN_REJECTED: 'WSAUTH_ERR_CHAIN_REJECTED',
   /** The app's middleware chain turned a redirect into 401 because browsers cannot follow it. */
   REDIRECT_REJECTED: 'WSAUTH_ERR_REDIRECT_REJECTED',

@@ -13,7 +13,7 @@ import { endAfterFlush, writeRejection } from './write.js';
 // to ws); more than this aborts the handshake.
 const MAX_EARLY_BYTES = 64 * 1024;
 
-/** What a handshake ended with, as reported to the server that owns it. */
+/** The outcome of a handshake, reported to the server that owns it. */
 export type HandshakeOutcome =
   | { readonly kind: 'accept'; readonly context: AuthContext; readonly socket: WebSocket }
   | { readonly kind: 'reject'; readonly status: number; readonly code: string }

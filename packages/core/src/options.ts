@@ -46,7 +46,7 @@ export interface WsAuthOptions {
    */
   authTimeoutMs?: number;
   /**
-   * What happens when the chain answers with a 3xx redirect. Browsers cannot follow a redirect
+   * Handling of a 3xx redirect from the chain. Browsers cannot follow a redirect
    * on a WebSocket handshake, so by default the status becomes 401 and `Location` is removed.
    * @default 'reject'
    */
@@ -112,13 +112,13 @@ export interface WsAuthOptions {
    */
   rejections?: RejectionMode | RejectionModeSelector;
   /**
-   * Most handshakes that may wait for the chain at once; more get 503 with `Retry-After`.
+   * Maximum number of handshakes waiting for the chain at once; more get 503 with `Retry-After`.
    * `0` removes the cap.
    * @default 2048
    */
   maxPendingHandshakes?: number;
   /**
-   * Most handshakes one client address may have waiting for the chain; more get 429 with
+   * Maximum number of handshakes one client address may have waiting for the chain; more get 429 with
    * `Retry-After`. The address follows the trust-proxy setting. `0` removes the cap.
    * @default 128
    */

@@ -20,7 +20,7 @@ import { checkShape } from './shape.js';
 import type { AuthContext } from './types.js';
 import { writeRejection } from './write.js';
 
-/** What an adapter gives the core: which paths are WebSocket routes, and how to run the chain. */
+/** The adapter's part of the pipeline: route matching and running the framework chain. */
 export interface UpgradeRouter {
   /** Tells whether the request targets one of the app's WebSocket routes. */
   matches(req: IncomingMessage): boolean;
@@ -124,7 +124,7 @@ export class WsAuthServer implements HandshakeHost {
 
   /**
    * Listens for upgrades on `server`. Requests for other paths are left to the server's other
-   * `upgrade` listeners, or answered with 404 when there are none. Returns a function that stops.
+   * `upgrade` listeners, or rejected with 404 when there are none. Returns a function that stops.
    */
   attach(server: Server, router: UpgradeRouter): () => void {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -226,7 +226,7 @@ export class WsAuthServer implements HandshakeHost {
         socket.resume();
         resolve(ws);
       });
-      // ws completes synchronously or answers the request itself and never calls back.
+      // ws completes synchronously, or writes an error response itself and never calls back.
       if (!upgraded) {
         reject(new Error('ws did not complete the upgrade'));
       }
@@ -242,7 +242,7 @@ export class WsAuthServer implements HandshakeHost {
     this.#limiter.release(this.#clients.get(handshake.req) ?? '');
     this.#clients.delete(handshake.req);
     // The request keeps its handshake after settling, so that middleware still running for a
-    // client that left sees `settled` instead of taking the request for a plain GET.
+    // client that left finds it `settled` instead of taking the request for a plain GET.
     const router = this.#routers.get(handshake);
     this.#routers.delete(handshake);
 

@@ -10,10 +10,10 @@
 // biome-ignore lint/suspicious/noEmptyInterface: apps extend this interface by declaration merging.
 export interface WsAuthUser {}
 
-/** How the handshake proved who the client is. */
+/** The kind of credential that authenticated the handshake. */
 export type CredentialKind = 'cookie' | 'bearer' | 'api-key' | 'ticket' | 'subprotocol' | 'none';
 
-/** What the socket handler learns about the authenticated client. */
+/** The authenticated client, as the socket handler receives it. */
 export interface AuthContext {
   /** The user the app's chain authenticated, or `undefined` for an anonymous route. */
   readonly user: WsAuthUser | undefined;

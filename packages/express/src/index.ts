@@ -132,8 +132,8 @@ function dispatch(app: Application, handshake: Handshake): void {
 
 type AppHandle = (req: IncomingMessage, res: unknown, done: (error?: unknown) => void) => void;
 
-// Without an app error handler, Express's default answers with the error's status or 500; the
-// same happens here, with the status text as the body so nothing of the error leaks.
+// Without an app error handler, Express's default responds with the error's status or 500, and
+// the same happens here, with the status text as the body so nothing of the error leaks.
 function rejectWithError(handshake: Handshake, error: unknown): void {
   const status = statusOf(error);
   if (status >= 500) {
