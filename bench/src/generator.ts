@@ -292,6 +292,79 @@ function release(group: string): GeneratorResult {
   return resultOf(tally, 1, 0);
 }
 
+// A close frame that has not arrived this long after the logout counts as an error.
+const CLOSE_TIMEOUT_MS = 5_000;
+
+/** Resolves with the close code of the first close frame on `socket`, reading from `rest` on. */
+function closeFrame(socket: net.Socket, rest: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buffer = rest;
+    const timer = setTimeout(() => reject(new Error('no close frame in time')), CLOSE_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+      for (let read = readFrame(buffer); read !== undefined; read = readFrame(buffer)) {
+        buffer = buffer.subarray(read.size);
+        if (read.opcode === Opcode.close) {
+          clearTimeout(timer);
+          socket.off('data', onData);
+          resolve(read.payload.length >= 2 ? read.payload.readUInt16BE(0) : 1005);
+          return;
+        }
+      }
+    };
+    socket.on('data', onData);
+    onData(Buffer.alloc(0));
+  });
+}
+
+/** Sends one request on a new connection and discards the answer. */
+function sendAndForget(port: number, request: Buffer): void {
+  const socket = net.connect({ host: HOST, port, noDelay: true }, () => socket.end(request));
+  socket.on('error', () => {});
+  socket.on('data', () => {});
+}
+
+/**
+ * Opens one WebSocket per session, then logs the sessions out one by one, `intervalMs` apart,
+ * and measures from writing each logout to the close frame on that session's socket. The
+ * recorded status is the close code.
+ */
+async function runLogouts(
+  job: Extract<GeneratorJob, { kind: 'logout' }>,
+): Promise<GeneratorResult> {
+  const tally = new Tally();
+  const sockets: Attempt[] = [];
+  for (const upgrade of job.upgrades) {
+    const attempt = await handshake(job.port, Buffer.from(upgrade, 'latin1'), true);
+    attempt.socket.on('error', () => {});
+    sockets.push(attempt);
+  }
+
+  const stop = measureCpu();
+  const waits = sockets.map(async (attempt, i) => {
+    await delay(i * job.intervalMs);
+    if (attempt.status !== 101) {
+      tally.recordError(new Error(`upgrade answered ${attempt.status}`));
+      return;
+    }
+    const started = performance.now();
+    const closed = closeFrame(attempt.socket, attempt.rest);
+    sendAndForget(job.logoutPort, Buffer.from(job.logouts[i] ?? '', 'latin1'));
+    try {
+      const code = await closed;
+      tally.record(code, performance.now() - started);
+    } catch (error) {
+      tally.recordError(error);
+    }
+  });
+  await Promise.all(waits);
+  const usage = stop();
+  for (const attempt of sockets) {
+    attempt.socket.destroy();
+  }
+  return resultOf(tally, usage.wallMs, usage.cpuMs);
+}
+
 async function runJob(job: GeneratorJob): Promise<GeneratorResult> {
   const request = Buffer.from(job.request ?? '', 'latin1');
   switch (job.kind) {
@@ -305,6 +378,8 @@ async function runJob(job: GeneratorJob): Promise<GeneratorResult> {
       return runEcho(job.payloadBytes, job.durationMs, job.group);
     case 'release':
       return release(job.group);
+    case 'logout':
+      return runLogouts(job);
   }
 }
 

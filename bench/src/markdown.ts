@@ -55,6 +55,19 @@ function ratioTable(results: BenchResults): string[] {
   return table(['ratio', ...ADAPTERS, 'target'], rows);
 }
 
+function cpuRatioTable(results: BenchResults): string[] {
+  const rows = (
+    Object.keys(results.ratios_by_server_cpu) as (keyof BenchResults['ratios_by_server_cpu'])[]
+  ).map((key) => [
+    `\`${key}\` (server CPU)`,
+    ...ADAPTERS.map((adapter) =>
+      ratioCell(key, results.ratios_by_server_cpu[key][adapter], undefined),
+    ),
+    targetText(TARGETS[key]),
+  ]);
+  return table(['ratio', ...ADAPTERS, 'target'], rows);
+}
+
 function handshakeTable(results: BenchResults): string[] {
   const groups = [results.scenarios.handshakes, results.scenarios.latency_at_load];
   const rows = groups.flatMap((group) =>
@@ -123,6 +136,29 @@ function echoTable(results: BenchResults): string[] {
   );
 }
 
+function lifecycleTable(results: BenchResults): string[] {
+  const logouts = Object.values(results.scenarios.logout).map((result) => [
+    result.title,
+    `${result.samples} logouts`,
+    fixed(result.latency.p50, 2),
+    fixed(result.latency.p99, 2),
+    fixed(result.latency.max, 2),
+    result.valid ? 'yes' : `no (${JSON.stringify(result.closeCodes)}, ${result.errors} errors)`,
+  ]);
+  const sweeps = Object.values(results.scenarios.revalidation_sweep).map((result) => [
+    result.title,
+    `${result.sockets} sockets, ${fixed(result.durationMs.median, 0)} ms`,
+    '–',
+    range(result.loopDelayP99Ms, 2),
+    range(result.loopDelayMaxMs, 2),
+    result.valid ? 'yes' : 'no',
+  ]);
+  return table(
+    ['scenario', 'size', 'p50 ms', 'p99 ms', 'max ms', 'valid'],
+    [...logouts, ...sweeps],
+  );
+}
+
 function peersTable(results: BenchResults): string[] {
   const rows = Object.entries(results.peers).map(([name, value]) => [name, fixed(value, 3)]);
   return table(['peer', 'handshakes/s ÷ hand-written (S1)'], rows);
@@ -139,11 +175,16 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Machine: ${machine.cores} cores, ${machine.cpu_model}, Node ${machine.node}, ` +
       `${machine.pinned ? `server on core ${machine.server_core}, generator on core ${machine.generator_core}` : 'not pinned'}, ` +
-      `open-file limit ${machine.file_limit}. Commit ${results.commit}.`,
+      `open-file limit ${machine.file_limit}, load average ${machine.load_average_at_start.map((load) => load.toFixed(2)).join(' ')} at start. Commit ${results.commit}.`,
     '',
     '## Ratios against the targets',
     '',
     ...ratioTable(results),
+    '',
+    'The same throughput ratios from server CPU time per handshake (they hold when the server',
+    'is not saturated, which the wall-time ratios need):',
+    '',
+    ...cpuRatioTable(results),
     '',
     '## Handshakes',
     '',
@@ -160,6 +201,13 @@ export function renderMarkdown(results: BenchResults): string {
     '## Steady-state echo',
     '',
     ...echoTable(results),
+    '',
+    '## Lifecycle',
+    '',
+    "Logout rows: from writing `POST /logout` to the close frame (code 4401) on that session's",
+    'socket. Sweep rows: event-loop delay while the server revalidates every open socket.',
+    '',
+    ...lifecycleTable(results),
     '',
     '## Not measured',
     '',

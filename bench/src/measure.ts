@@ -24,6 +24,9 @@ export interface BenchConfig {
   echoSockets: number;
   echoPayloadBytes: number;
   loadFraction: number;
+  logoutSamples: number;
+  sweepSockets: number;
+  sweepRuns: number;
 }
 
 /** A running server process with its address and session cookie. */
@@ -73,6 +76,7 @@ export interface ScenarioResult {
 export async function startServer(
   context: BenchContext,
   scenario: Scenario,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<RunningServer> {
   const worker = startProcess(
     'server.ts',
@@ -81,7 +85,7 @@ export async function startServer(
     context.placement.serverCore,
     {
       nodeFlags: ['--expose-gc'],
-      env: { BENCH_LATENCY_MS: String(scenario.latencyMs ?? 0), NODE_ENV: 'production' },
+      env: { ...env, BENCH_LATENCY_MS: String(scenario.latencyMs ?? 0), NODE_ENV: 'production' },
     },
   );
   const ready = await worker.next<ServerReady>();

@@ -22,7 +22,19 @@ export type GeneratorJob =
       group: string;
     }
   | { kind: 'echo'; request?: undefined; payloadBytes: number; durationMs: number; group: string }
-  | { kind: 'release'; request?: undefined; group: string };
+  | { kind: 'release'; request?: undefined; group: string }
+  | {
+      kind: 'logout';
+      request?: undefined;
+      /** The instance the WebSocket connects to. */
+      port: number;
+      /** The instance the logout goes to (the same port, or another instance). */
+      logoutPort: number;
+      /** One upgrade request and one logout request per session. */
+      upgrades: string[];
+      logouts: string[];
+      intervalMs: number;
+    };
 
 /** What the generator measured in one job. */
 export interface GeneratorResult {
@@ -43,8 +55,18 @@ export interface GeneratorResult {
 export type ServerCommand =
   | { kind: 'usage' }
   | { kind: 'memory' }
-  | { kind: 'sweep'; sockets: number }
+  | { kind: 'sessions'; count: number }
+  | { kind: 'sweep' }
   | { kind: 'stop' };
+
+/** Event-loop delay while the server revalidated every open socket. */
+export interface SweepResult {
+  sockets: number;
+  durationMs: number;
+  loopDelayP50Ms: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
 
 /** The server's CPU time and counters at one moment. */
 export interface ServerUsage {

@@ -1,4 +1,5 @@
 // Turns measured scenarios into the ratios, the results JSON and the Markdown table.
+import type { LogoutResult, SweepSummary } from './lifecycle.js';
 import type { MemoryResult, ScenarioResult } from './measure.js';
 import { ADAPTERS, type Adapter } from './scenarios.js';
 import { difference, ratio } from './stats.js';
@@ -31,6 +32,8 @@ export interface Measurements {
   latencyAtLoad: Record<string, ScenarioResult>;
   memory: Record<string, MemoryResult>;
   echo: Record<string, ScenarioResult>;
+  logout: Record<string, LogoutResult>;
+  sweep: Record<string, SweepSummary>;
   /** Ratio keys, or `key.adapter`, that were not measured, with the reason. */
   notMeasured: Record<string, string>;
 }
@@ -69,6 +72,28 @@ export function computeRatios(m: Measurements): Ratios {
       difference(heap?.heapBytesPerSocket.median, heapHandwritten?.heapBytesPerSocket.median),
     );
 
+    const local = m.logout[`S7_logout_local_${adapter}`];
+    put(
+      ratios,
+      'logout_close_p99_ms_local',
+      adapter,
+      local?.valid === true ? local.latency.p99 : null,
+    );
+    const redis = m.logout[`S7_logout_redis_${adapter}`];
+    put(
+      ratios,
+      'logout_close_p99_ms_redis',
+      adapter,
+      redis?.valid === true ? redis.latency.p99 : null,
+    );
+    const sweep = m.sweep[`S7_revalidation_${adapter}`];
+    put(
+      ratios,
+      'revalidation_loop_delay_p99_ms',
+      adapter,
+      sweep?.valid === true ? sweep.loopDelayP99Ms.median : null,
+    );
+
     const echo = valid(m.echo[`S8_wsauth_${adapter}`])?.throughput.median;
     put(
       ratios,
@@ -76,6 +101,39 @@ export function computeRatios(m: Measurements): Ratios {
       adapter,
       ratio(echo, valid(m.echo.S8_raw)?.throughput.median),
     );
+  }
+  return ratios;
+}
+
+/** The two throughput ratios computed from server CPU time per handshake instead of wall time. */
+export type CpuRatios = Record<
+  'handshake_throughput_vs_handwritten' | 'reject_throughput_vs_raw_accept',
+  Partial<Record<Adapter, number>>
+>;
+
+/**
+ * Computes the throughput ratios from server CPU microseconds per handshake (reference cost over
+ * wsauth cost). Unlike handshakes per second, they do not depend on the server being saturated,
+ * so they stay comparable on a machine where other work competes for the cores.
+ */
+export function computeCpuRatios(m: Measurements): CpuRatios {
+  const cost = (id: string): number | undefined => {
+    const result = m.handshakes[id];
+    return result?.valid === true ? result.serverCpuUsPerOperation.median : undefined;
+  };
+  const ratios: CpuRatios = {
+    handshake_throughput_vs_handwritten: {},
+    reject_throughput_vs_raw_accept: {},
+  };
+  for (const adapter of ADAPTERS) {
+    const accept = ratio(cost('S1_handwritten'), cost(`S2_wsauth_${adapter}`));
+    const reject = ratio(cost('S0_raw'), cost(`S3_origin_reject_${adapter}`));
+    if (accept !== null) {
+      ratios.handshake_throughput_vs_handwritten[adapter] = accept;
+    }
+    if (reject !== null) {
+      ratios.reject_throughput_vs_raw_accept[adapter] = reject;
+    }
   }
   return ratios;
 }

@@ -1,9 +1,12 @@
 // The shape of bench/results/latest.json.
 import { execSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
+import type { LogoutResult, SweepSummary } from './lifecycle.js';
 import type { BenchConfig, MemoryResult, ScenarioResult } from './measure.js';
 import type { Placement } from './procs.js';
 import {
+  type CpuRatios,
+  computeCpuRatios,
   computePeers,
   computeRatios,
   generatorBoundFlags,
@@ -11,7 +14,7 @@ import {
   type Ratios,
   TARGETS,
 } from './report.js';
-import { ADAPTERS, type Adapter, adapterServers, missingAdapterReason } from './scenarios.js';
+import { ADAPTERS, type Adapter, adapterServers } from './scenarios.js';
 
 export interface MachineInfo {
   cores: number;
@@ -22,6 +25,8 @@ export interface MachineInfo {
   server_core: number | null;
   generator_core: number | null;
   file_limit: number;
+  /** 1, 5 and 15 minute load averages when the run started; other work skews the numbers. */
+  load_average_at_start: number[];
 }
 
 export interface BenchResults {
@@ -30,8 +35,11 @@ export interface BenchResults {
   commit: string;
   machine: MachineInfo;
   config: BenchConfig;
-  adapters: Record<Adapter, { measured: boolean; reason?: string }>;
+  /** The bench server that runs each adapter. */
+  adapters: Record<Adapter, { server: string }>;
   ratios: Ratios;
+  /** The throughput ratios from server CPU per handshake; see `computeCpuRatios`. */
+  ratios_by_server_cpu: CpuRatios;
   targets: typeof TARGETS;
   peers: Record<string, number | null>;
   generator_bound: Record<string, boolean>;
@@ -43,10 +51,12 @@ export interface BenchResults {
     latency_at_load: Record<string, ScenarioResult>;
     idle_memory: Record<string, MemoryResult>;
     echo: Record<string, ScenarioResult>;
+    logout: Record<string, LogoutResult>;
+    revalidation_sweep: Record<string, SweepSummary>;
   };
 }
 
-export function machineInfo(placement: Placement): MachineInfo {
+export function machineInfo(placement: Placement, loadAtStart: number[]): MachineInfo {
   return {
     cores: availableParallelism(),
     cpu_model: cpus()[0]?.model.trim() ?? 'unknown',
@@ -56,6 +66,7 @@ export function machineInfo(placement: Placement): MachineInfo {
     server_core: placement.serverCore,
     generator_core: placement.generatorCore,
     file_limit: placement.fileLimit,
+    load_average_at_start: loadAtStart,
   };
 }
 
@@ -74,15 +85,10 @@ export function assembleResults(
   config: BenchConfig,
   placement: Placement,
   m: Measurements,
+  loadAtStart: number[],
 ): BenchResults {
   const adapters = Object.fromEntries(
-    ADAPTERS.map((adapter) => {
-      const measured = adapterServers[adapter] !== undefined;
-      return [
-        adapter,
-        measured ? { measured } : { measured, reason: missingAdapterReason[adapter] },
-      ];
-    }),
+    ADAPTERS.map((adapter) => [adapter, { server: adapterServers[adapter] }]),
   ) as BenchResults['adapters'];
 
   const rejectStoreReads: Partial<Record<Adapter, number>> = {};
@@ -97,10 +103,11 @@ export function assembleResults(
     mode: config.mode,
     date: new Date().toISOString(),
     commit: currentCommit(),
-    machine: machineInfo(placement),
+    machine: machineInfo(placement, loadAtStart),
     config,
     adapters,
     ratios: computeRatios(m),
+    ratios_by_server_cpu: computeCpuRatios(m),
     targets: TARGETS,
     peers: computePeers(m),
     generator_bound: generatorBoundFlags(m),
@@ -111,6 +118,8 @@ export function assembleResults(
       latency_at_load: m.latencyAtLoad,
       idle_memory: m.memory,
       echo: m.echo,
+      logout: m.logout,
+      revalidation_sweep: m.sweep,
     },
   };
 }

@@ -2,7 +2,14 @@
 // process, runs every scenario against a fresh server process, and writes
 // bench/results/latest.json and bench/results/latest.md.
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import {
+  measureLogoutLocal,
+  measureLogoutRedis,
+  measureSweep,
+  redisAvailable,
+} from './lifecycle.js';
 import { renderMarkdown } from './markdown.js';
 import {
   type BenchConfig,
@@ -17,10 +24,9 @@ import type { Measurements } from './report.js';
 import { assembleResults } from './results.js';
 import {
   ADAPTERS,
-  adapterServers,
+  type Adapter,
   HANDWRITTEN,
   handshakeScenarios,
-  missingAdapterReason,
   RAW,
   wsauthAccepting,
 } from './scenarios.js';
@@ -32,15 +38,18 @@ function configFor(quick: boolean, fileLimit: number): BenchConfig {
   const idleTarget = quick ? 2_000 : 20_000;
   return {
     mode: quick ? 'quick' : 'full',
-    warmupMs: quick ? 1_000 : 3_000,
+    warmupMs: quick ? 500 : 3_000,
     runs: quick ? 3 : 5,
-    runMs: quick ? 2_000 : 5_000,
+    runMs: quick ? 1_500 : 5_000,
     concurrency: 64,
     idleSockets: Math.min(idleTarget, fileLimit - FILE_HEADROOM),
     memoryRuns: quick ? 1 : 3,
     echoSockets: 1_000,
     echoPayloadBytes: 64,
     loadFraction: 0.8,
+    logoutSamples: quick ? 100 : 500,
+    sweepSockets: Math.min(quick ? 5_000 : 10_000, fileLimit - FILE_HEADROOM),
+    sweepRuns: quick ? 1 : 3,
   };
 }
 
@@ -48,21 +57,42 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 
-const LIFECYCLE_REASON =
-  'the connection registry, revoke and the revalidation sweep are not in @wsauth/core yet, so there is nothing to measure';
+// The lifecycle scenarios need a session store with a destroy hook, which the bench wires for
+// Express only.
+const LIFECYCLE_ADAPTERS: readonly Adapter[] = ['express'];
 
-function notMeasured(): Record<string, string> {
-  const reasons: Record<string, string> = {
-    logout_close_p99_ms_local: LIFECYCLE_REASON,
-    logout_close_p99_ms_redis: `${LIFECYCLE_REASON}; @wsauth/redis does not exist yet`,
-    revalidation_loop_delay_p99_ms: LIFECYCLE_REASON,
-  };
-  for (const adapter of ADAPTERS) {
-    if (adapterServers[adapter] === undefined) {
-      reasons[`adapter.${adapter}`] = missingAdapterReason[adapter] ?? 'no server for it in bench';
+function lifecycleNotMeasured(): Record<string, string> {
+  const reasons: Record<string, string> = {};
+  for (const adapter of ADAPTERS.filter((name) => !LIFECYCLE_ADAPTERS.includes(name))) {
+    for (const key of [
+      'logout_close_p99_ms_local',
+      'logout_close_p99_ms_redis',
+      'revalidation_loop_delay_p99_ms',
+    ]) {
+      reasons[`${key}.${adapter}`] =
+        'the bench runs the lifecycle scenarios (S7) on the Express adapter only';
     }
   }
   return reasons;
+}
+
+async function measureLifecycle(context: BenchContext, m: Measurements): Promise<void> {
+  const { config } = context;
+  const withRedis = await redisAvailable();
+  for (const scenario of wsauthAccepting().filter((s) => LIFECYCLE_ADAPTERS.includes(s.adapter!))) {
+    log(`lifecycle: ${scenario.title}`);
+    const local = await measureLogoutLocal(context, scenario, config.logoutSamples);
+    m.logout[local.id] = local;
+    if (withRedis) {
+      const redis = await measureLogoutRedis(context, scenario, config.logoutSamples);
+      m.logout[redis.id] = redis;
+    } else {
+      m.notMeasured[`logout_close_p99_ms_redis.${scenario.adapter}`] =
+        'Redis did not answer at 127.0.0.1:6379';
+    }
+    const sweep = await measureSweep(context, scenario, config.sweepSockets, config.sweepRuns);
+    m.sweep[sweep.id] = sweep;
+  }
 }
 
 async function measureAll(context: BenchContext): Promise<Measurements> {
@@ -71,7 +101,9 @@ async function measureAll(context: BenchContext): Promise<Measurements> {
     latencyAtLoad: {},
     memory: {},
     echo: {},
-    notMeasured: notMeasured(),
+    logout: {},
+    sweep: {},
+    notMeasured: lifecycleNotMeasured(),
   };
 
   const handshakes = handshakeScenarios();
@@ -106,11 +138,14 @@ async function measureAll(context: BenchContext): Promise<Measurements> {
   for (const result of await measureEcho(context, echoed)) {
     m.echo[result.id] = result;
   }
+
+  await measureLifecycle(context, m);
   return m;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+  const loadAtStart = loadavg();
   const placement = detectPlacement();
   const config = configFor(values.quick === true, placement.fileLimit);
   log(`${config.mode} mode, ${placement.pinned ? 'pinned with taskset' : 'not pinned'}`);
@@ -123,7 +158,7 @@ async function main(): Promise<void> {
     await generator.stop();
   }
 
-  const results = assembleResults(config, placement, measurements);
+  const results = assembleResults(config, placement, measurements, loadAtStart);
   const folder = new URL('../results/', import.meta.url);
   await mkdir(folder, { recursive: true });
   await writeFile(new URL('latest.json', folder), `${JSON.stringify(results, null, 2)}\n`);

@@ -7,16 +7,11 @@ import { SOCKET_IO_PATH } from './servers/socketio.js';
 export const ADAPTERS = ['express', 'fastify', 'koa'] as const;
 export type Adapter = (typeof ADAPTERS)[number];
 
-/** The wsauth server of each adapter, once the adapter exists in the workspace. */
-export const adapterServers: Partial<Record<Adapter, ServerKind>> = {
+/** The wsauth server of each adapter. */
+export const adapterServers: Record<Adapter, ServerKind> = {
   express: 'wsauth-express',
-};
-
-/** Why an adapter without a server here was not measured. */
-export const missingAdapterReason: Partial<Record<Adapter, string>> = {
-  fastify:
-    'packages/fastify has no adapter source in this tree yet; its scenarios run once the server is added to bench/src/servers',
-  koa: 'packages/koa does not exist in this tree yet',
+  fastify: 'wsauth-fastify',
+  koa: 'wsauth-koa',
 };
 
 /** How the generator builds its request. */

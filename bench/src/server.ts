@@ -1,7 +1,15 @@
 // The server process: starts one scenario server on 127.0.0.1 with port 0, logs in once to get a
 // session cookie, reports `ready` over IPC and answers the orchestrator's commands.
 import type { AddressInfo } from 'node:net';
-import type { ServerCommand, ServerMemory, ServerReady, ServerUsage } from './protocol.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type {
+  ServerCommand,
+  ServerMemory,
+  ServerReady,
+  ServerUsage,
+  SweepResult,
+} from './protocol.js';
+import type { ScenarioServer } from './servers/common.js';
 import { counters } from './servers/common.js';
 import { type ServerKind, serverFactories } from './servers/index.js';
 
@@ -42,6 +50,44 @@ async function login(port: number, path: string): Promise<string> {
   return cookies.join('; ');
 }
 
+// A sweep that has not finished by then is reported as it stands.
+const SWEEP_TIMEOUT_MS = 120_000;
+
+/** Revalidates every open socket at once and records the event-loop delay until it is done. */
+async function sweep(lifecycle: NonNullable<ScenarioServer['lifecycle']>): Promise<SweepResult> {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  const sockets = counters.openSockets;
+  const started = performance.now();
+  histogram.enable();
+  lifecycle.revalidateAll();
+
+  // revalidateAll arms a 0 ms timer for the checks, which fires before this 5 ms one, so the
+  // first poll already sees the sweep started (or, when every check completed within that one
+  // macrotask, finished).
+  while (performance.now() - started < SWEEP_TIMEOUT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (lifecycle.pendingRevalidations() === 0) {
+      break;
+    }
+  }
+  histogram.disable();
+  return {
+    sockets,
+    durationMs: performance.now() - started,
+    loopDelayP50Ms: histogram.percentile(50) / 1e6,
+    loopDelayP99Ms: histogram.percentile(99) / 1e6,
+    loopDelayMaxMs: histogram.max / 1e6,
+  };
+}
+
+async function loginMany(port: number, path: string, count: number): Promise<string[]> {
+  const cookies: string[] = [];
+  for (let i = 0; i < count; i++) {
+    cookies.push(await login(port, path));
+  }
+  return cookies;
+}
+
 async function main(): Promise<void> {
   const kind = process.argv[2] as ServerKind;
   const factory = serverFactories[kind];
@@ -49,7 +95,7 @@ async function main(): Promise<void> {
     throw new Error(`Unknown server kind ${JSON.stringify(kind)}`);
   }
 
-  const { server, loginPath } = await factory();
+  const { server, loginPath, lifecycle } = await factory();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const cookie = loginPath === undefined ? undefined : await login(port, loginPath);
@@ -59,6 +105,12 @@ async function main(): Promise<void> {
       process.send?.(usage());
     } else if (command.kind === 'memory') {
       process.send?.(memory());
+    } else if (command.kind === 'sessions' && loginPath !== undefined) {
+      loginMany(port, loginPath, command.count).then((cookies) => process.send?.(cookies));
+    } else if (command.kind === 'sweep' && lifecycle !== undefined) {
+      sweep(lifecycle).then((result) => process.send?.(result));
+    } else if (command.kind !== 'stop') {
+      process.send?.({ error: `${command.kind} is not supported by ${kind}` });
     } else if (command.kind === 'stop') {
       process.exit(0);
     }

@@ -35,6 +35,25 @@ export function buildUpgradeRequest(spec: UpgradeRequestSpec): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
+/** Builds a bodiless HTTP/1.1 request that asks the server to close the connection after it. */
+export function buildHttpRequest(
+  method: string,
+  host: string,
+  path: string,
+  cookie?: string,
+): Buffer {
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    `Host: ${host}`,
+    'Content-Length: 0',
+    'Connection: close',
+  ];
+  if (cookie !== undefined) {
+    lines.push(`Cookie: ${cookie}`);
+  }
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
 /** WebSocket opcodes the bench sends or reads. */
 export const Opcode = { text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
 

@@ -67,7 +67,10 @@ describe('summarizeLatency', () => {
   });
 
   it('puts p99 in the tail', () => {
-    const samples = [...Array.from({ length: 990 }, () => 1), ...Array.from({ length: 10 }, () => 50)];
+    const samples = [
+      ...Array.from({ length: 990 }, () => 1),
+      ...Array.from({ length: 10 }, () => 50),
+    ];
 
     expect(summarizeLatency(samples).p90).toBe(1);
     expect(summarizeLatency(samples).p99).toBe(1);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  buildHttpRequest,
   buildUpgradeRequest,
   encodeClientFrame,
   HandshakeResponseParser,
@@ -61,6 +62,18 @@ describe('buildUpgradeRequest', () => {
   });
 });
 
+describe('buildHttpRequest', () => {
+  it('writes a bodiless request that closes the connection', () => {
+    const text = buildHttpRequest('POST', '127.0.0.1:80', '/logout', 'sid=1').toString('latin1');
+
+    expect(text.startsWith('POST /logout HTTP/1.1\r\n')).toBe(true);
+    expect(text).toContain('\r\nContent-Length: 0\r\n');
+    expect(text).toContain('\r\nConnection: close\r\n');
+    expect(text).toContain('\r\nCookie: sid=1\r\n');
+    expect(text.endsWith('\r\n\r\n')).toBe(true);
+  });
+});
+
 describe('readResponseHead', () => {
   it('waits for the blank line', () => {
     expect(readResponseHead(Buffer.from('HTTP/1.1 401 Unauthorized\r\nA: b\r\n'))).toBeUndefined();
@@ -68,13 +81,20 @@ describe('readResponseHead', () => {
 
   it('parses status and lower-cased headers', () => {
     const head = readResponseHead(
-      Buffer.from('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nSet-Cookie: a\r\nset-cookie: b\r\n\r\nbody'),
+      Buffer.from(
+        'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nSet-Cookie: a\r\nset-cookie: b\r\n\r\nbody',
+      ),
     );
 
     expect(head?.status).toBe(403);
     expect(head?.headers.get('content-length')).toBe('0');
     expect(head?.headers.get('set-cookie')).toBe('a, b');
-    expect(head?.size).toBe(head === undefined ? -1 : 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nSet-Cookie: a\r\nset-cookie: b\r\n\r\n'.length);
+    expect(head?.size).toBe(
+      head === undefined
+        ? -1
+        : 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nSet-Cookie: a\r\nset-cookie: b\r\n\r\n'
+            .length,
+    );
   });
 
   it('accepts a status line without a reason phrase', () => {

@@ -24,6 +24,11 @@ export interface ScenarioServer {
   server: Server;
   /** Path of a POST route that logs `ALICE` in and sets the session cookie. */
   loginPath?: string;
+  /** The wsauth connection lifecycle, for the revalidation sweep. */
+  lifecycle?: {
+    revalidateAll(): void;
+    pendingRevalidations(): number;
+  };
 }
 
 /**

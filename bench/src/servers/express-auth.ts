@@ -7,32 +7,73 @@ import express, {
   type Response,
 } from 'express';
 import session, { type SessionData, Store } from 'express-session';
+import type { Redis } from 'ioredis';
 import passport from 'passport';
 import { ALICE, type BenchUser, counters, SESSION_SECRET, withLatency } from './common.js';
 
+/** Where the sessions live: this process's memory, or Redis shared by several processes. */
+interface SessionBackend {
+  read(sid: string): Promise<string | undefined>;
+  write(sid: string, json: string): Promise<void>;
+  remove(sid: string): Promise<void>;
+}
+
+function memoryBackend(): SessionBackend {
+  const sessions = new Map<string, string>();
+  return {
+    read: async (sid) => sessions.get(sid),
+    write: async (sid, json) => {
+      sessions.set(sid, json);
+    },
+    remove: async (sid) => {
+      sessions.delete(sid);
+    },
+  };
+}
+
+const SESSION_TTL_SECONDS = 86_400;
+
+function redisBackend(redis: Redis, prefix: string): SessionBackend {
+  return {
+    read: async (sid) => (await redis.get(`${prefix}sess:${sid}`)) ?? undefined,
+    write: async (sid, json) => {
+      await redis.set(`${prefix}sess:${sid}`, json, 'EX', SESSION_TTL_SECONDS);
+    },
+    remove: async (sid) => {
+      await redis.del(`${prefix}sess:${sid}`);
+    },
+  };
+}
+
 /**
- * An in-memory session store that counts reads and adds the injected latency to each. It stands
- * in for MemoryStore, which prints a warning under NODE_ENV=production.
+ * A session store that counts reads and adds the injected latency to each. It stands in for
+ * MemoryStore (which warns under NODE_ENV=production) and, with a Redis backend, for
+ * connect-redis.
  */
 class BenchStore extends Store {
-  readonly #sessions = new Map<string, string>();
+  readonly #backend: SessionBackend;
+
+  constructor(backend: SessionBackend) {
+    super();
+    this.#backend = backend;
+  }
 
   override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void {
     counters.storeReads++;
     withLatency(() => {
-      const json = this.#sessions.get(sid);
-      callback(null, json === undefined ? null : (JSON.parse(json) as SessionData));
+      this.#backend.read(sid).then(
+        (json) => callback(null, json === undefined ? null : (JSON.parse(json) as SessionData)),
+        (error: unknown) => callback(error),
+      );
     });
   }
 
   override set(sid: string, session: SessionData, callback?: (err?: unknown) => void): void {
-    this.#sessions.set(sid, JSON.stringify(session));
-    callback?.();
+    this.#backend.write(sid, JSON.stringify(session)).then(() => callback?.(), callback);
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
-    this.#sessions.delete(sid);
-    callback?.();
+    this.#backend.remove(sid).then(() => callback?.(), callback);
   }
 }
 
@@ -45,20 +86,33 @@ passport.deserializeUser((id: string, done) => {
 
 /** The middleware an Express app of the bench uses. */
 export interface ExpressAuth {
+  store: Store;
   session: RequestHandler;
   passportSession: RequestHandler;
   /** Answers 401 JSON unless passport restored a user. */
   requireUser: RequestHandler;
   /** Logs `ALICE` in and answers 204. */
   login: RequestHandler;
+  /** Logs out, which destroys the session through passport's regeneration, and answers 204. */
+  logout: RequestHandler;
+}
+
+/** Where the sessions of one server process live. */
+export interface SessionStorage {
+  redis: Redis;
+  prefix: string;
 }
 
 /** Creates the session middleware and passport's session strategy with a counting store. */
-export function createExpressAuth(): ExpressAuth {
+export function createExpressAuth(storage?: SessionStorage): ExpressAuth {
+  const backend =
+    storage === undefined ? memoryBackend() : redisBackend(storage.redis, storage.prefix);
+  const store = new BenchStore(backend);
   return {
+    store,
     session: session({
       secret: SESSION_SECRET,
-      store: new BenchStore(),
+      store,
       resave: false,
       saveUninitialized: false,
     }),
@@ -79,14 +133,24 @@ export function createExpressAuth(): ExpressAuth {
         res.status(204).end();
       });
     },
+    logout: (req: Request, res: Response, next: NextFunction) => {
+      req.logout((error) => {
+        if (error) {
+          next(error);
+          return;
+        }
+        res.status(204).end();
+      });
+    },
   };
 }
 
-/** An Express app with the session, passport's session strategy and `POST /login`. */
-export function createExpressApp(): { app: Express; auth: ExpressAuth } {
-  const auth = createExpressAuth();
+/** An Express app with the session, passport's session strategy, `POST /login` and `/logout`. */
+export function createExpressApp(storage?: SessionStorage): { app: Express; auth: ExpressAuth } {
+  const auth = createExpressAuth(storage);
   const app = express();
   app.use(auth.session, auth.passportSession);
   app.post('/login', auth.login);
+  app.post('/logout', auth.logout);
   return { app, auth };
 }

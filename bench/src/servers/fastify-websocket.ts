@@ -1,9 +1,10 @@
-// Peer: @fastify/websocket with @fastify/session and @fastify/passport, and a preValidation hook
-// as the guard; no wsauth.
+// Fastify with @fastify/session and @fastify/passport and a preValidation hook as the guard:
+// once through plain @fastify/websocket (the peer), once through the wsauth plugin.
 import fastifyCookie from '@fastify/cookie';
 import fastifyPassport from '@fastify/passport';
 import fastifySession from '@fastify/session';
 import fastifyWebsocket from '@fastify/websocket';
+import { wsAuth } from '@wsauth/fastify';
 import Fastify from 'fastify';
 import {
   ALICE,
@@ -14,7 +15,7 @@ import {
   withLatency,
 } from './common.js';
 
-export async function createFastifyWebsocketServer(): Promise<ScenarioServer> {
+async function createFastifyServer(withWsAuth: boolean): Promise<ScenarioServer> {
   const app = Fastify({ logger: false });
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
@@ -29,7 +30,7 @@ export async function createFastifyWebsocketServer(): Promise<ScenarioServer> {
     (id: string) =>
       new Promise((resolve) => withLatency(() => resolve(id === ALICE.id ? ALICE : null))),
   );
-  await app.register(fastifyWebsocket);
+  await app.register(withWsAuth ? wsAuth : fastifyWebsocket);
 
   app.post('/login', async (request, reply) => {
     await request.logIn(ALICE);
@@ -50,4 +51,12 @@ export async function createFastifyWebsocketServer(): Promise<ScenarioServer> {
 
   await app.ready();
   return { server: app.server, loginPath: '/login' };
+}
+
+export function createFastifyWebsocketServer(): Promise<ScenarioServer> {
+  return createFastifyServer(false);
+}
+
+export function createWsAuthFastifyServer(): Promise<ScenarioServer> {
+  return createFastifyServer(true);
 }

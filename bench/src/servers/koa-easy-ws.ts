@@ -1,7 +1,8 @@
-// Peer: koa-easy-ws with koa-session (cookie sessions) and koa-passport; the middleware after
-// them throws 401 when passport restored no user.
+// Koa with koa-session (cookie sessions) and koa-passport; the last middleware throws 401 when
+// passport restored no user. Once through koa-easy-ws (the peer), once through wsauth.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import { createWsAuth, type WsAuthKoa } from '@wsauth/koa';
 import Koa from 'koa';
 import passport from 'koa-passport';
 import session from 'koa-session';
@@ -25,13 +26,14 @@ passport.deserializeUser((id: string, done) => {
   withLatency(() => done(null, id === ALICE.id ? ALICE : false));
 });
 
-export function createKoaEasyWsServer(): ScenarioServer {
+/** Builds the app; `upgradeMiddleware` gets the app and returns the middleware that goes first. */
+function createKoaApp(upgradeMiddleware: (app: Koa) => Koa.Middleware): Koa {
   const app = new Koa();
   app.keys = [SESSION_SECRET];
+  app.use(upgradeMiddleware(app));
   app.use(session({}, app as never));
   app.use(passport.initialize() as never);
   app.use(passport.session() as never);
-  app.use(websocket() as never);
 
   app.use(async (ctx) => {
     if (ctx.method === 'POST' && ctx.path === '/login') {
@@ -39,16 +41,33 @@ export function createKoaEasyWsServer(): ScenarioServer {
       ctx.status = 204;
       return;
     }
-    const upgrade = (ctx as unknown as { ws?: () => Promise<WebSocket> }).ws;
-    if (ctx.path === '/ws' && upgrade !== undefined) {
+    const upgradable = ctx as unknown as { ws?: () => Promise<WebSocket> };
+    if (ctx.path === '/ws' && upgradable.ws !== undefined) {
       const user = ctx.state.user as BenchUser | undefined;
       if (user === undefined) {
         ctx.throw(401);
       }
-      onSocket(await upgrade(), user);
+      onSocket(await upgradable.ws(), user);
       return;
     }
     ctx.status = 404;
   });
+  return app;
+}
+
+export function createKoaEasyWsServer(): ScenarioServer {
+  const app = createKoaApp(() => websocket());
   return { server: createServer(app.callback()), loginPath: '/login' };
+}
+
+export function createWsAuthKoaServer(): ScenarioServer {
+  let wsauth: WsAuthKoa | undefined;
+  const app = createKoaApp((koa) => {
+    wsauth = createWsAuth(koa, { paths: ['/ws'] });
+    return wsauth.middleware as Koa.Middleware;
+  });
+
+  const server = createServer(app.callback());
+  wsauth?.attach(server);
+  return { server, loginPath: '/login' };
 }

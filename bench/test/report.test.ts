@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { ScenarioResult } from '../src/measure.js';
+import {
+  computeCpuRatios,
+  computePeers,
+  computeRatios,
+  type Measurements,
+  meets,
+  TARGETS,
+} from '../src/report.js';
+import { spread } from '../src/stats.js';
+
+function scenario(id: string, perSecond: number, cpuUs: number, valid = true): ScenarioResult {
+  return {
+    id,
+    title: id,
+    server: 'test',
+    expectedStatus: 101,
+    throughput: spread([perSecond]),
+    latencyP50Ms: spread([1]),
+    latencyP99Ms: spread([2]),
+    serverCpuUsPerOperation: spread([cpuUs]),
+    serverUtilisation: spread([1]),
+    generatorUtilisation: spread([0.5]),
+    generatorBound: false,
+    unexpectedStatuses: {},
+    errors: 0,
+    errorMessages: {},
+    storeReads: 0,
+    valid,
+  };
+}
+
+function measurements(handshakes: ScenarioResult[]): Measurements {
+  return {
+    handshakes: Object.fromEntries(handshakes.map((result) => [result.id, result])),
+    latencyAtLoad: {},
+    memory: {},
+    echo: {},
+    logout: {},
+    sweep: {},
+    notMeasured: {},
+  };
+}
+
+describe('computeRatios', () => {
+  it('divides each adapter by the hand-written and raw servers', () => {
+    const ratios = computeRatios(
+      measurements([
+        scenario('S0_raw', 4000, 150),
+        scenario('S1_handwritten', 2000, 200),
+        scenario('S2_wsauth_express', 1900, 210),
+        scenario('S3_origin_reject_express', 6000, 100),
+      ]),
+    );
+
+    expect(ratios.handshake_throughput_vs_handwritten.express).toBeCloseTo(0.95);
+    expect(ratios.reject_throughput_vs_raw_accept.express).toBeCloseTo(1.5);
+    expect(ratios.handshake_throughput_vs_handwritten.fastify).toBeUndefined();
+  });
+
+  it('leaves out a ratio whose scenario was invalid', () => {
+    const ratios = computeRatios(
+      measurements([
+        scenario('S1_handwritten', 2000, 200),
+        scenario('S2_wsauth_koa', 1900, 210, false),
+      ]),
+    );
+
+    expect(ratios.handshake_throughput_vs_handwritten.koa).toBeUndefined();
+  });
+});
+
+describe('computeCpuRatios', () => {
+  it('divides the reference CPU cost by the wsauth cost', () => {
+    const ratios = computeCpuRatios(
+      measurements([
+        scenario('S0_raw', 1, 150),
+        scenario('S1_handwritten', 1, 200),
+        scenario('S2_wsauth_fastify', 1, 400),
+        scenario('S3_origin_reject_fastify', 1, 75),
+      ]),
+    );
+
+    expect(ratios.handshake_throughput_vs_handwritten.fastify).toBeCloseTo(0.5);
+    expect(ratios.reject_throughput_vs_raw_accept.fastify).toBeCloseTo(2);
+  });
+});
+
+describe('computePeers', () => {
+  it('names each peer by its id without the prefix', () => {
+    const peers = computePeers(
+      measurements([scenario('S1_handwritten', 2000, 1), scenario('peer_socket.io', 1000, 1)]),
+    );
+
+    expect(peers).toEqual({ 'socket.io': 0.5 });
+  });
+});
+
+describe('meets', () => {
+  it('reads the direction of each target', () => {
+    expect(meets(TARGETS.handshake_throughput_vs_handwritten, 0.95)).toBe(true);
+    expect(meets(TARGETS.handshake_throughput_vs_handwritten, 0.94)).toBe(false);
+    expect(meets(TARGETS.p99_latency_delta_ms, 1)).toBe(true);
+    expect(meets(TARGETS.p99_latency_delta_ms, 1.01)).toBe(false);
+  });
+});
