@@ -8,9 +8,10 @@ import { summarizeLatency } from './stats.js';
 import { encodeClientFrame, HandshakeResponseParser, Opcode, readFrame } from './wire.js';
 
 const HOST = '127.0.0.1';
-// A handshake that has not completed by then counts as an error; the socket is destroyed.
+// A handshake that has not completed by then counts as an error, and its socket is destroyed.
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-// In-flight handshakes still open this long after a deadline are destroyed.
+// A job waits this long after its deadline for in-flight handshakes, which otherwise end at
+// their own timeout.
 const DRAIN_TIMEOUT_MS = 3_000;
 
 interface Attempt {
@@ -317,7 +318,7 @@ function closeFrame(socket: net.Socket, rest: Buffer): Promise<number> {
   });
 }
 
-/** Sends one request on a new connection and discards the answer. */
+/** Sends one request on a new connection and discards the response. */
 function sendAndForget(port: number, request: Buffer): void {
   const socket = net.connect({ host: HOST, port, noDelay: true }, () => socket.end(request));
   socket.on('error', () => {});

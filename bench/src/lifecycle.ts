@@ -112,7 +112,7 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-/** Tells whether Redis answers at 127.0.0.1:6379 within a second. */
+/** Tells whether Redis at 127.0.0.1:6379 replies to PING within a second. */
 export async function redisAvailable(): Promise<boolean> {
   const redis = new Redis(REDIS_URL, {
     lazyConnect: true,

@@ -187,7 +187,7 @@ async function withServer<T>(
   }
 }
 
-/** How one interleaved measurement prepares a server, builds its job and cleans up. */
+/** The steps of one interleaved measurement: prepare a server, build its job, clean up. */
 interface InterleavedPlan {
   prepare?(server: RunningServer, scenario: Scenario): Promise<void>;
   job(server: RunningServer, scenario: Scenario, durationMs: number): GeneratorJob;

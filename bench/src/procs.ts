@@ -4,7 +4,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-/** Where the processes run. */
+/** The cores the processes run on, and their open-file limit. */
 export interface Placement {
   pinned: boolean;
   serverCore: number | null;
@@ -26,7 +26,7 @@ export function detectPlacement(): Placement {
   };
 }
 
-/** A child process that answers each IPC message with one message. */
+/** A child process that replies to each IPC message with one message. */
 export class Worker {
   readonly #child: ChildProcess;
   #exited = false;
@@ -64,7 +64,7 @@ export class Worker {
     });
   }
 
-  /** Sends one message and waits for the answer. Calls on one worker must not overlap. */
+  /** Sends one message and waits for the reply. Calls on one worker must not overlap. */
   request<T>(message: object, timeoutMs = 600_000): Promise<T> {
     const answer = this.next<T>(timeoutMs);
     this.#child.send(message);

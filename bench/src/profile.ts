@@ -34,7 +34,7 @@ function frameName(node: ProfileNode, locate: Locate): string {
 
 /**
  * Maps profile positions in TypeScript files back to source lines. tsx compiles each file to one
- * line, so the profile's own line numbers are useless; loading the same files here through tsx,
+ * line, so the profile's own line numbers are useless. Loading the same files here through tsx,
  * with source maps enabled, yields the same code and its map.
  */
 async function sourceLocator(profile: CpuProfile): Promise<Locate> {

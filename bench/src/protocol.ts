@@ -57,6 +57,7 @@ export type ServerCommand =
   | { kind: 'memory' }
   | { kind: 'sessions'; count: number }
   | { kind: 'sweep' }
+  | { kind: 'snapshot'; path: string }
   | { kind: 'stop' };
 
 /** Event-loop delay while the server revalidated every open socket. */

@@ -138,7 +138,7 @@ export function computeCpuRatios(m: Measurements): CpuRatios {
   return ratios;
 }
 
-/** Each peer's handshake throughput divided by the hand-written server's. */
+/** Divides each peer's handshake throughput by the hand-written server's. */
 export function computePeers(m: Measurements): Record<string, number | null> {
   const handwritten = m.handshakes.S1_handwritten?.throughput.median;
   const peers: Record<string, number | null> = {};
@@ -156,7 +156,7 @@ export function meets(target: Target, value: number): boolean {
   return target.op === '>=' ? value >= target.target : value <= target.target;
 }
 
-/** Which runs the generator, not the server, limited, by scenario id. */
+/** Returns, by scenario id, whether the generator rather than the server limited a run. */
 export function generatorBoundFlags(m: Measurements): Record<string, boolean> {
   const flags: Record<string, boolean> = {};
   for (const group of [m.handshakes, m.latencyAtLoad, m.echo]) {

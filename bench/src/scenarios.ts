@@ -1,5 +1,5 @@
 // The scenario catalogue: which server runs, what request the generator writes, and what status
-// the server must answer for a run to count.
+// the server must respond with for a run to count.
 import type { ServerKind } from './servers/index.js';
 import { SOCKET_IO_PATH } from './servers/socketio.js';
 
@@ -14,7 +14,7 @@ export const adapterServers: Record<Adapter, ServerKind> = {
   koa: 'wsauth-koa',
 };
 
-/** How the generator builds its request. */
+/** The request the generator builds for a scenario. */
 export interface RequestPlan {
   path: string;
   origin: 'same' | 'foreign' | 'none';
@@ -138,7 +138,7 @@ export const PEERS: Scenario[] = [
   expectedStatus: 101,
 }));
 
-/** Every handshake-throughput scenario, in the order they run. */
+/** Returns every handshake-throughput scenario, in the order they run. */
 export function handshakeScenarios(): Scenario[] {
   const wsauth = Object.entries(adapterServers).flatMap(([adapter, server]) =>
     wsauthScenarios(adapter as Adapter, server),
@@ -146,7 +146,7 @@ export function handshakeScenarios(): Scenario[] {
   return [RAW, HANDWRITTEN, ...wsauth, ...handwrittenVariants, ...PEERS];
 }
 
-/** The wsauth accept scenario of each available adapter (memory, echo and latency use these). */
+/** Returns the wsauth accept scenario of each adapter (memory, echo and latency use these). */
 export function wsauthAccepting(): Scenario[] {
   return handshakeScenarios().filter((scenario) => scenario.id.startsWith('S2_'));
 }

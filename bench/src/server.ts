@@ -1,7 +1,8 @@
 // The server process: starts one scenario server on 127.0.0.1 with port 0, logs in once to get a
-// session cookie, reports `ready` over IPC and answers the orchestrator's commands.
+// session cookie, reports `ready` over IPC and replies to the orchestrator's commands.
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import type {
   ServerCommand,
   ServerMemory,
@@ -50,7 +51,7 @@ async function login(port: number, path: string): Promise<string> {
   return cookies.join('; ');
 }
 
-// A sweep that has not finished by then is reported as it stands.
+// A sweep that has not finished by then is reported with the delays recorded so far.
 const SWEEP_TIMEOUT_MS = 120_000;
 
 /** Revalidates every open socket at once and records the event-loop delay until it is done. */
@@ -61,9 +62,9 @@ async function sweep(lifecycle: NonNullable<ScenarioServer['lifecycle']>): Promi
   histogram.enable();
   lifecycle.revalidateAll();
 
-  // revalidateAll arms a 0 ms timer for the checks, which fires before this 5 ms one, so the
-  // first poll already sees the sweep started (or, when every check completed within that one
-  // macrotask, finished).
+  // revalidateAll arms a 0 ms timer for the checks, which fires before this 5 ms one. So the
+  // sweep has started by the first poll, or has finished when every check completed within
+  // that one macrotask.
   while (performance.now() - started < SWEEP_TIMEOUT_MS) {
     await new Promise((resolve) => setTimeout(resolve, 5));
     if (lifecycle.pendingRevalidations() === 0) {
@@ -109,6 +110,9 @@ async function main(): Promise<void> {
       loginMany(port, loginPath, command.count).then((cookies) => process.send?.(cookies));
     } else if (command.kind === 'sweep' && lifecycle !== undefined) {
       sweep(lifecycle).then((result) => process.send?.(result));
+    } else if (command.kind === 'snapshot') {
+      collectGarbage();
+      process.send?.(writeHeapSnapshot(command.path));
     } else if (command.kind !== 'stop') {
       process.send?.({ error: `${command.kind} is not supported by ${kind}` });
     } else if (command.kind === 'stop') {

@@ -4,7 +4,7 @@
 /** A fixed key is enough: the server computes the accept value, and no client checks it here. */
 export const WEBSOCKET_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
-/** What goes into one pre-built upgrade request. */
+/** The parts of one pre-built upgrade request. */
 export interface UpgradeRequestSpec {
   host: string;
   path: string;
@@ -35,7 +35,7 @@ export function buildUpgradeRequest(spec: UpgradeRequestSpec): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
-/** Builds a bodiless HTTP/1.1 request that asks the server to close the connection after it. */
+/** Builds a bodiless HTTP/1.1 request that tells the server to close the connection after it. */
 export function buildHttpRequest(
   method: string,
   host: string,
@@ -174,7 +174,7 @@ export function readResponseHead(buffer: Buffer): ResponseHead | undefined {
   return { status: Number(match[1]), headers, size: end + HEAD_END.length };
 }
 
-/** The outcome of one handshake as the generator sees it. */
+/** The outcome of one handshake, as parsed by the generator. */
 export interface HandshakeResult {
   status: number;
   /** The first frame after a 101; undefined for any other status. */
@@ -182,7 +182,7 @@ export interface HandshakeResult {
 }
 
 /**
- * Collects a server's answer to an upgrade request chunk by chunk. It completes at the head of a
+ * Collects a server's response to an upgrade request chunk by chunk. It completes at the head of a
  * non-101 response, or at the first whole frame after a 101.
  */
 export class HandshakeResponseParser {

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import passport from 'passport';
 import { ALICE, type BenchUser, counters, SESSION_SECRET, withLatency } from './common.js';
 
-/** Where the sessions live: this process's memory, or Redis shared by several processes. */
+/** Session storage: this process's memory, or Redis shared by several processes. */
 interface SessionBackend {
   read(sid: string): Promise<string | undefined>;
   write(sid: string, json: string): Promise<void>;
@@ -46,8 +46,8 @@ function redisBackend(redis: Redis, prefix: string): SessionBackend {
 }
 
 /**
- * A session store that counts reads and adds the injected latency to each. It stands in for
- * MemoryStore (which warns under NODE_ENV=production) and, with a Redis backend, for
+ * A session store that counts reads and adds the injected latency to each. It replaces
+ * MemoryStore (which warns under NODE_ENV=production) and, with a Redis backend,
  * connect-redis.
  */
 class BenchStore extends Store {
@@ -89,15 +89,15 @@ export interface ExpressAuth {
   store: Store;
   session: RequestHandler;
   passportSession: RequestHandler;
-  /** Answers 401 JSON unless passport restored a user. */
+  /** Responds 401 with JSON unless passport restored a user. */
   requireUser: RequestHandler;
-  /** Logs `ALICE` in and answers 204. */
+  /** Logs `ALICE` in and responds 204. */
   login: RequestHandler;
-  /** Logs out, which destroys the session through passport's regeneration, and answers 204. */
+  /** Logs out, which destroys the session through passport's regeneration, and responds 204. */
   logout: RequestHandler;
 }
 
-/** Where the sessions of one server process live. */
+/** The Redis client and key prefix of the sessions of one server process. */
 export interface SessionStorage {
   redis: Redis;
   prefix: string;
@@ -145,7 +145,7 @@ export function createExpressAuth(storage?: SessionStorage): ExpressAuth {
   };
 }
 
-/** An Express app with the session, passport's session strategy, `POST /login` and `/logout`. */
+/** Creates an Express app with the session, passport's session strategy, `POST /login` and `/logout`. */
 export function createExpressApp(storage?: SessionStorage): { app: Express; auth: ExpressAuth } {
   const auth = createExpressAuth(storage);
   const app = express();
