@@ -2,7 +2,13 @@
 // event-loop delay while one instance revalidates every open socket.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { type BenchContext, type RunningServer, requestFor, startServer } from './measure.js';
+import {
+  type BenchContext,
+  type RunningServer,
+  releaseAndSettle,
+  requestFor,
+  startServer,
+} from './measure.js';
 import type { GeneratorResult, SweepResult } from './protocol.js';
 import type { Scenario } from './scenarios.js';
 import { type LatencySummary, type Spread, spread } from './stats.js';
@@ -183,7 +189,7 @@ export async function measureSweep(
     for (let i = 0; i < runs; i++) {
       sweeps.push(await server.worker.request<SweepResult>({ kind: 'sweep' }));
     }
-    await generator.request({ kind: 'release', group: 'sweep' });
+    await releaseAndSettle(context, server, 'sweep');
     return {
       id: `S7_revalidation_${scenario.adapter}`,
       title: `S7 revalidation sweep (${scenario.adapter})`,

@@ -304,6 +304,29 @@ export async function measureEcho(
   }));
 }
 
+// How long a server may take to close the sockets the generator released.
+const RELEASE_TIMEOUT_MS = 10_000;
+
+/**
+ * Releases a group of held sockets and waits until the server has closed its side of them, so
+ * that the next measurement neither counts them nor runs out of file descriptors.
+ */
+export async function releaseAndSettle(
+  context: BenchContext,
+  server: RunningServer,
+  group: string,
+): Promise<void> {
+  await context.generator.request({ kind: 'release', group });
+  const deadline = performance.now() + RELEASE_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    const usage = await server.worker.request<ServerUsage>({ kind: 'usage' });
+    if (usage.openSockets === 0) {
+      return;
+    }
+    await delay(50);
+  }
+}
+
 /** Heap and RSS per idle authenticated socket, after a full GC, over `memoryRuns` runs. */
 export interface MemoryResult {
   id: string;
@@ -332,7 +355,7 @@ export function measureIdleMemory(
 
     // Warm-up: the first sockets compile and allocate what every later socket shares.
     await open(Math.min(500, config.idleSockets));
-    await generator.request({ kind: 'release', group: 'idle' });
+    await releaseAndSettle(context, server, 'idle');
 
     const heap: number[] = [];
     const rss: number[] = [];
@@ -347,7 +370,7 @@ export function measureIdleMemory(
       valid &&= sockets === config.idleSockets && opened.completed === config.idleSockets;
       heap.push((loaded.heapUsed - base.heapUsed) / Math.max(1, sockets));
       rss.push((loaded.rss - base.rss) / Math.max(1, sockets));
-      await generator.request({ kind: 'release', group: 'idle' });
+      await releaseAndSettle(context, server, 'idle');
     }
     return {
       id: scenario.id.replace(/^S\d_/, 'S6_'),

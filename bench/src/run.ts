@@ -3,6 +3,8 @@
 // bench/results/latest.json and bench/results/latest.md.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   measureLogoutLocal,
@@ -32,7 +34,7 @@ import {
 } from './scenarios.js';
 
 // Sockets kept free of the open-file limit for the process's own files and listeners.
-const FILE_HEADROOM = 500;
+const FILE_HEADROOM = 1_000;
 
 function configFor(quick: boolean, fileLimit: number): BenchConfig {
   const idleTarget = quick ? 2_000 : 20_000;
@@ -95,6 +97,20 @@ async function measureLifecycle(context: BenchContext, m: Measurements): Promise
   }
 }
 
+/**
+ * Runs one stage; a failure is logged and recorded under `key` in `notMeasured`, so the other
+ * stages still run and the results are still written.
+ */
+async function stage(m: Measurements, key: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`  ${key} failed: ${message}`);
+    m.notMeasured[key] = `the measurement failed: ${message}`;
+  }
+}
+
 async function measureAll(context: BenchContext): Promise<Measurements> {
   const m: Measurements = {
     handshakes: {},
@@ -129,22 +145,33 @@ async function measureAll(context: BenchContext): Promise<Measurements> {
 
   for (const scenario of [RAW, HANDWRITTEN, ...wsauthAccepting()]) {
     log(`idle memory: ${scenario.title}`);
-    const result = await measureIdleMemory(context, scenario);
-    m.memory[result.id] = result;
+    await stage(m, `memory.${scenario.id}`, async () => {
+      const result = await measureIdleMemory(context, scenario);
+      m.memory[result.id] = result;
+    });
+    await context.generator.request({ kind: 'release', group: 'idle' });
   }
 
   const echoed = [RAW, HANDWRITTEN, ...wsauthAccepting()];
   log(`echo: ${echoed.map((scenario) => scenario.id).join(', ')}`);
-  for (const result of await measureEcho(context, echoed)) {
-    m.echo[result.id] = result;
-  }
+  await stage(m, 'echo', async () => {
+    for (const result of await measureEcho(context, echoed)) {
+      m.echo[result.id] = result;
+    }
+  });
 
-  await measureLifecycle(context, m);
+  await stage(m, 'lifecycle', () => measureLifecycle(context, m));
   return m;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      // Folder for latest.json and latest.md, relative to the working directory.
+      output: { type: 'string' },
+    },
+  });
   const loadAtStart = loadavg();
   const placement = detectPlacement();
   const config = configFor(values.quick === true, placement.fileLimit);
@@ -159,11 +186,14 @@ async function main(): Promise<void> {
   }
 
   const results = assembleResults(config, placement, measurements, loadAtStart);
-  const folder = new URL('../results/', import.meta.url);
+  const folder =
+    values.output === undefined
+      ? new URL('../results/', import.meta.url)
+      : pathToFileURL(`${resolve(values.output)}/`);
   await mkdir(folder, { recursive: true });
   await writeFile(new URL('latest.json', folder), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(new URL('latest.md', folder), renderMarkdown(results));
-  log('wrote bench/results/latest.json and bench/results/latest.md');
+  log(`wrote latest.json and latest.md in ${fileURLToPath(folder)}`);
 }
 
 main().catch((error: unknown) => {
