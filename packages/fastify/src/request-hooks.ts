@@ -98,10 +98,8 @@ function openSocket(
   socket: WebSocket,
   request: FastifyRequest,
 ): void {
-  // ws emits 'error' for protocol violations before it closes with 1002; an unhandled one
-  // would crash the process.
-  const log = instance.log;
-  socket.on('error', (error) => log.debug({ err: error }, 'WebSocket error'));
+  // The core already listens for the socket's 'error' events. A listener made here would share
+  // this function's closure context and keep `request` alive for the socket's whole life.
   // clearWsFlag ran when the response finished, just before the 101.
   request.ws = true;
   instance.websocketServer.emit('connection', socket, request.raw);

@@ -423,16 +423,19 @@ describe('deadline and aborts', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const urls = await start((instance) =>
-      echoRoute(instance, '/ws', {
-        preValidation: async () => {
-          await gate;
-          hooksFinished++;
-        },
-      }),
+    const urls = await start(
+      (instance) =>
+        echoRoute(instance, '/ws', {
+          preValidation: async () => {
+            await gate;
+            hooksFinished++;
+          },
+        }),
+      // Every client here shares one address, so the per-client pending cap is lifted.
+      { maxPendingPerClient: 0 },
     );
     const net = await import('node:net');
-    const count = 300;
+    const count = 1000;
 
     const sockets = Array.from({ length: count }, () => {
       const socket = net.connect(urls.port, '127.0.0.1', () =>
