@@ -68,6 +68,7 @@ export class Lifecycle {
   #queue: (SocketEntry | undefined)[] = [];
   #queueHead = 0;
   #running = 0;
+  #pumpScheduled = false;
   #closed = false;
   readonly #onSocketClose: (this: RegisteredSocket) => void;
 
@@ -229,6 +230,20 @@ export class Lifecycle {
     }
   }
 
+  // A check against an in-memory store settles in microtasks, so starting the next one from the
+  // last one's `finally` would drain the whole queue in one macrotask and block the event loop.
+  // setImmediate lets I/O run between rounds.
+  #schedulePump(): void {
+    if (this.#pumpScheduled) {
+      return;
+    }
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
   #pump(): void {
     const limit = this.#host.options.revalidateConcurrency;
     while (this.#running < limit && this.#queueHead < this.#queue.length) {
@@ -239,7 +254,7 @@ export class Lifecycle {
         this.#running++;
         void this.#check(entry).finally(() => {
           this.#running--;
-          this.#pump();
+          this.#schedulePump();
         });
       }
     }
