@@ -367,7 +367,10 @@ export function measureIdleMemory(
       await delay(500);
       const loaded = await server.worker.request<ServerMemory>({ kind: 'memory' });
       const sockets = loaded.openSockets - base.openSockets;
-      valid &&= sockets === config.idleSockets && opened.completed === config.idleSockets;
+      valid &&=
+        Number.isFinite(loaded.heapUsed) &&
+        sockets === config.idleSockets &&
+        opened.completed === config.idleSockets;
       heap.push((loaded.heapUsed - base.heapUsed) / Math.max(1, sockets));
       rss.push((loaded.rss - base.rss) / Math.max(1, sockets));
       await releaseAndSettle(context, server, 'idle');

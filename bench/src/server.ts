@@ -105,7 +105,12 @@ async function main(): Promise<void> {
     if (command.kind === 'usage') {
       process.send?.(usage());
     } else if (command.kind === 'memory') {
-      process.send?.(memory());
+      // Reading RSS opens a file, which fails with EMFILE at the open-file limit.
+      try {
+        process.send?.(memory());
+      } catch (error) {
+        process.send?.({ error: String(error) });
+      }
     } else if (command.kind === 'sessions' && loginPath !== undefined) {
       loginMany(port, loginPath, command.count).then((cookies) => process.send?.(cookies));
     } else if (command.kind === 'sweep' && lifecycle !== undefined) {
