@@ -351,6 +351,7 @@ export function measureIdleMemory(
         request,
         count,
         concurrency: 100,
+        group: 'idle',
       });
 
     // Warm-up: the first sockets compile and allocate what every later socket shares.

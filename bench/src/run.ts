@@ -33,9 +33,8 @@ import {
   wsauthAccepting,
 } from './scenarios.js';
 
-// Descriptors kept free of the open-file limit for the process's own files, and for sockets of
-// an earlier batch that the server has not closed yet.
-const FILE_HEADROOM = 2_000;
+// Descriptors kept free of the open-file limit for the process's own files and listeners.
+const FILE_HEADROOM = 1_000;
 
 function configFor(quick: boolean, fileLimit: number): BenchConfig {
   const idleTarget = quick ? 2_000 : 20_000;
