@@ -44,7 +44,8 @@ export function redactUrl(target: string | undefined): string {
   const pairs = target.slice(queryStart + 1).split('&');
   const redacted = pairs.map((pair) => {
     const separator = pair.indexOf('=');
-    return separator === -1 ? pair : `${pair.slice(0, separator)}=[redacted]`;
+    // A parameter without `=` may be a credential whose separator was percent-encoded.
+    return separator === -1 ? '[redacted]' : `${pair.slice(0, separator)}=[redacted]`;
   });
   return `${target.slice(0, queryStart)}?${redacted.join('&')}`;
 }

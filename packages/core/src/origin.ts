@@ -80,8 +80,11 @@ export function checkOrigin(
     return undefined;
   }
 
-  // Version 8 clients send Sec-WebSocket-Origin instead of Origin.
-  const offered = req.headers.origin ?? headerValue(req.headers['sec-websocket-origin']);
+  // Version 8 clients send Sec-WebSocket-Origin instead of Origin; version 13 clients must not.
+  const offered =
+    req.headers['sec-websocket-version'] === '8'
+      ? (req.headers.origin ?? headerValue(req.headers['sec-websocket-origin']))
+      : req.headers.origin;
   if (offered === undefined) {
     return policy.allowMissingOrigin
       ? undefined

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -145,10 +145,17 @@ export class WsAuthServer implements HandshakeHost {
     router: UpgradeRouter,
     leaveUnknownPaths = false,
   ): void {
-    if (!router.matches(req)) {
-      if (!leaveUnknownPaths) {
-        this.#rejectEarly(req, socket, rejection(404, ErrorCodes.ROUTE_NOT_FOUND, 'Not Found'));
-      }
+    const matched = router.matches(req);
+    if (!matched && leaveUnknownPaths) {
+      return;
+    }
+
+    if (this.#waitForPipelinedResponse(req, socket, head, router, leaveUnknownPaths)) {
+      return;
+    }
+
+    if (!matched) {
+      this.#rejectEarly(req, socket, rejection(404, ErrorCodes.ROUTE_NOT_FOUND, 'Not Found'));
       return;
     }
 
@@ -300,6 +307,36 @@ export class WsAuthServer implements HandshakeHost {
     } catch (error) {
       handshake.fail(error);
     }
+  }
+
+  // A client may pipeline the upgrade behind a keep-alive request whose response is still being
+  // written. That response owns the socket until it finishes: assigning a second one throws
+  // ERR_HTTP_SOCKET_ASSIGNED, and writing a rejection would interleave the two responses.
+  #waitForPipelinedResponse(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    router: UpgradeRouter,
+    leaveUnknownPaths: boolean,
+  ): boolean {
+    const previous = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (previous === undefined || previous === null) {
+      return false;
+    }
+
+    socket.on('error', ignoreSocketError);
+    const onClose = (): void => {
+      previous.off('finish', onFinish);
+    };
+    const onFinish = (): void => {
+      socket.off('close', onClose);
+      // The finished response may have armed the server's keep-alive timeout on the socket.
+      socket.setTimeout(0);
+      this.handleUpgrade(req, socket, head, router, leaveUnknownPaths);
+    };
+    previous.once('finish', onFinish);
+    socket.once('close', onClose);
+    return true;
   }
 
   #rejectEarly(req: IncomingMessage, socket: Socket, rejected: Rejection): void {

@@ -349,3 +349,56 @@ describe('event codes', () => {
     }
   });
 });
+
+describe('pipelined upgrade', () => {
+  async function pipelined(port: number, upgradeHeaders: Record<string, string>): Promise<string> {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    socket.write(
+      `GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${upgradeRequest('/ws', upgradeHeaders)}`,
+    );
+    await waitFor(() => /HTTP\/1\.1 (101|401)[\s\S]*HTTP\/1\.1 (101|401)/.test(received));
+    socket.destroy();
+    return received;
+  }
+
+  it('waits for the response before it', async () => {
+    app = await startApp(express);
+    const refused = await pipelined(app.port, {});
+    const statuses = [...refused.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => match[1]);
+    expect(statuses).toEqual(['401', '401']);
+
+    const accepted = await pipelined(app.port, { 'X-Api-Key': 'alice-key' });
+    const acceptedStatuses = [...accepted.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => match[1]);
+    expect(acceptedStatuses).toEqual(['401', '101']);
+
+    const health = await fetch(`http://127.0.0.1:${app.port}/api/me`);
+    expect(health.status).toBe(401);
+  });
+});
+
+describe('origin header forms', () => {
+  it('ignores Sec-WebSocket-Origin on version 13', async () => {
+    app = await startApp(express);
+    const cookie = await login(app.port);
+    const response = await sendRaw(
+      app.port,
+      upgradeRequest('/ws', {
+        Cookie: cookie,
+        Host: `127.0.0.1:${app.port}`,
+        'Sec-WebSocket-Origin': `http://127.0.0.1:${app.port}`,
+      }),
+    );
+    expect(response.status).toBe(403);
+  });
+
+  it('redacts query parameters without a value', async () => {
+    const { redactUrl } = await import('@wsauth/core');
+    expect(redactUrl('/ws?ticket%3Dsecret-value&room=1')).toBe('/ws?[redacted]&room=[redacted]');
+    expect(redactUrl('/ws')).toBe('/ws');
+  });
+});
