@@ -99,11 +99,18 @@ export function demoPage(framework: string): string {
       ...options,
     });
     client.on('connecting', () => { connectionLine.textContent = 'Connecting with ' + label + '...'; });
+    // In close mode a refused handshake still opens before its 4401, so the page reports a
+    // connection only once the server's welcome arrives.
     client.on('open', () => {
-      connectionLine.textContent = 'Connected with ' + label + '.';
-      write('Connected.');
+      connectionLine.textContent = 'Upgraded with ' + label + ', waiting for the welcome...';
     });
-    client.on('message', (event) => write('Received: ' + event.data));
+    client.on('message', (event) => {
+      if (String(event.data).startsWith('{"type":"welcome"')) {
+        connectionLine.textContent = 'Connected with ' + label + '.';
+        write('Connected.');
+      }
+      write('Received: ' + event.data);
+    });
     client.on('close', (event) => {
       write('Closed with code ' + event.code + (event.reason ? ': ' + event.reason : '') + '.', event.code !== 1000);
     });
