@@ -1,34 +1,23 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoProcess, startDemoProcess } from '../../demo-kit/testing/demo-process.js';
 
-const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+const run = promisify(execFile);
 
-let server: ChildProcess;
-let url: string;
+let demo: DemoProcess | undefined;
+let url = '';
 
 beforeAll(async () => {
-  server = spawn(tsx, ['src/server.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    server.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    server.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${output}`)));
-  });
+  demo = await startDemoProcess(root);
+  url = demo.url;
 }, 30_000);
 
 afterAll(() => {
-  server?.kill('SIGTERM');
+  demo?.stop();
 });
 
 describe('Express demo process', () => {
@@ -54,10 +43,13 @@ describe('Express demo process', () => {
 
   it('client prints 401 and the body for a wrong key', async () => {
     const wsUrl = `${url.replace('http', 'ws')}/ws`;
-    const failure = await run(tsx, ['src/client.ts', '--key', 'wrong-key', '--url', wsUrl], {
+    const failure = (await run(tsx, ['src/client.ts', '--key', 'wrong-key', '--url', wsUrl], {
       cwd: root,
-    }).catch((error: { code: number; stdout: string }) => error);
-    expect('code' in failure && failure.code).toBe(1);
+    }).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => error,
+    )) as { code: number; stdout: string };
+    expect(failure.code).toBe(1);
     expect(failure.stdout).toContain('HTTP 401 Unauthorized');
     expect(failure.stdout).toContain('"error":"unauthorized"');
   });

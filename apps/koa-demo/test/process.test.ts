@@ -1,35 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoProcess, startDemoProcess } from '../../demo-kit/testing/demo-process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 
-let server: ChildProcess | undefined;
+let demo: DemoProcess | undefined;
 let url = '';
 
 beforeAll(async () => {
-  const child = spawn(tsx, ['src/server.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server = child;
-  url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1] !== undefined) {
-        resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${output}`)));
-  });
+  demo = await startDemoProcess(root);
+  url = demo.url;
 }, 30_000);
 
 afterAll(() => {
-  server?.kill('SIGTERM');
+  demo?.stop();
 });
 
 describe('Koa demo process', () => {

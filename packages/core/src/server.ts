@@ -362,14 +362,8 @@ export class WsAuthServer implements HandshakeHost {
       ip: clientAddress(req, this.options.trustProxy),
       origin: req.headers.origin,
       userId: outcome.kind === 'accept' ? outcome.context.userId : undefined,
-      status:
-        outcome.kind === 'reject' ? outcome.status : outcome.kind === 'accept' ? 101 : undefined,
-      code:
-        outcome.kind === 'reject'
-          ? outcome.code
-          : outcome.kind === 'abort'
-            ? ErrorCodes.CLIENT_ABORTED
-            : undefined,
+      status: statusOf(outcome),
+      code: codeOf(outcome),
       durationMs: performance.now() - startedAt,
     };
     channel.publish(event);
@@ -379,4 +373,18 @@ export class WsAuthServer implements HandshakeHost {
       logger[level]({ ...event }, `WebSocket handshake ${outcome.kind}ed`);
     }
   }
+}
+
+function statusOf(outcome: HandshakeOutcome): number | undefined {
+  if (outcome.kind === 'reject') {
+    return outcome.status;
+  }
+  return outcome.kind === 'accept' ? 101 : undefined;
+}
+
+function codeOf(outcome: HandshakeOutcome): string | undefined {
+  if (outcome.kind === 'reject') {
+    return outcome.code;
+  }
+  return outcome.kind === 'abort' ? ErrorCodes.CLIENT_ABORTED : undefined;
 }

@@ -2,7 +2,7 @@ import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import {
   type AcceptInput,
   type AuthContext,
-  type CredentialKind,
+  credentialKindOf,
   ErrorCodes,
   getHandshake,
   type Handshake,
@@ -201,18 +201,8 @@ export function defaultContext(req: UpgradeRequest): AcceptInput {
     userId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
     sessionId: (req as { sessionID?: string }).sessionID,
     expiresAt: expires instanceof Date ? expires.getTime() : undefined,
-    credential: credentialOf(req),
+    credential: credentialKindOf(req.headers),
   };
-}
-
-function credentialOf(req: IncomingMessage): CredentialKind {
-  if (req.headers.authorization !== undefined) {
-    return 'bearer';
-  }
-  if (req.headers['x-api-key'] !== undefined) {
-    return 'api-key';
-  }
-  return req.headers.cookie === undefined ? 'none' : 'cookie';
 }
 
 function pathnameOf(req: IncomingMessage): string {
