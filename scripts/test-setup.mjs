@@ -63,7 +63,9 @@ async function ensureRedis() {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error('redis-server did not answer PING on 127.0.0.1:6379 within 5 seconds.');
+  throw new Error(
+    'redis-server did not respond to PING on 127.0.0.1:6379 within 5 seconds; check its log.',
+  );
 }
 
 try {

@@ -345,7 +345,7 @@ async function runLogouts(
   const waits = sockets.map(async (attempt, i) => {
     await delay(i * job.intervalMs);
     if (attempt.status !== 101) {
-      tally.recordError(new Error(`upgrade answered ${attempt.status}`));
+      tally.recordError(new Error(`upgrade got status ${attempt.status}`));
       return;
     }
     const started = performance.now();

@@ -36,7 +36,7 @@ export type GeneratorJob =
       intervalMs: number;
     };
 
-/** What the generator measured in one job. */
+/** The generator's measurements of one job. */
 export interface GeneratorResult {
   completed: number;
   errors: number;
@@ -84,7 +84,7 @@ export interface ServerMemory {
   openSockets: number;
 }
 
-/** What the server process sends once it listens. */
+/** The message the server process sends once it listens. */
 export interface ServerReady {
   kind: 'ready';
   port: number;

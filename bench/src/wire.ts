@@ -35,7 +35,7 @@ export function buildUpgradeRequest(spec: UpgradeRequestSpec): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
-/** Builds a bodiless HTTP/1.1 request that tells the server to close the connection after it. */
+/** Builds a bodiless HTTP/1.1 request with `Connection: close`, so the server closes the connection after it. */
 export function buildHttpRequest(
   method: string,
   host: string,

@@ -120,7 +120,7 @@ describe.each(demoNames())('%s in Chromium', (name) => {
 
       expect(await attacker.locator('#result').textContent()).toBe('close 1006');
       // 403 comes from the origin check, which runs only when a credential cookie is present;
-      // without the cookie the app's chain would have answered 401.
+      // without the cookie the app's chain would have responded with 401.
       expect(errors).toEqual(['Error during WebSocket handshake: Unexpected response code: 403']);
     } finally {
       await attacker.close();

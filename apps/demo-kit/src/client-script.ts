@@ -6,7 +6,7 @@ let cached: string | undefined;
 
 /**
  * Returns `@wsauth/client` bundled as one browser script (an IIFE whose global `WsAuthClient`
- * holds the exports), for a demo's `GET /client.js`. It is built from the package's source on
+ * contains the exports), for a demo's `GET /client.js`. It is built from the package's source on
  * the first call, so the demos need no build step.
  */
 export function clientScript(): string {
@@ -30,7 +30,7 @@ export function clientScript(): string {
 export const clientScriptType = 'text/javascript; charset=utf-8';
 
 /**
- * Chooses the rejection mode of a demo's WebSocket route: the page asks for close codes with
+ * Chooses the rejection mode of a demo's WebSocket route: the page requests close codes with
  * `?rejections=close`, because a browser cannot read the HTTP status of a refused handshake;
  * every other client gets the real HTTP status.
  */

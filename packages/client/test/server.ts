@@ -16,13 +16,13 @@ export interface ClientTestServer {
   handshakes: string[];
   /** Tickets minted. */
   tickets: string[];
-  /** Status the ticket endpoint answers with instead of minting, when set. */
+  /** Status the ticket endpoint responds with instead of minting, when set. */
   ticketStatus: number | undefined;
   close(): Promise<void>;
 }
 
 /**
- * Paths: `/ws` answers an unauthenticated handshake with HTTP 401, `/ws/close` with 4401,
+ * Paths: `/ws` rejects an unauthenticated handshake with HTTP 401, `/ws/close` with 4401,
  * `/ws/forbidden` closes an authenticated user with 4403, `/ws/drop` accepts and then drops the
  * TCP connection. `POST /ticket` mints a ticket for the user named by the `user` cookie.
  */

@@ -134,7 +134,7 @@ export class Handshake {
     this.#response.detach();
 
     // The chain may be inside `res.end()`, which corked the socket before the status reached
-    // writeHead and uncorks only a socket still attached; the 101 waits for that call to return.
+    // writeHead and uncorks only a socket still attached. So the 101 waits for that call to return.
     const upgrading = Promise.resolve().then(() => {
       while (this.socket.writableCorked > 0) {
         this.socket.uncork();
@@ -182,7 +182,7 @@ export class Handshake {
   }
 
   // The socket is read while the chain runs, so that a client reset or half-close is noticed at
-  // once; bytes sent early are kept and replayed to ws.
+  // once. Bytes sent early are kept and replayed to ws.
   #watch(): void {
     this.socket.on('data', this.#onData);
     this.socket.on('end', this.#onAbort);

@@ -104,7 +104,7 @@ export interface WsAuthOptions {
    */
   tickets?: TicketOptions | false;
   /**
-   * How a 401 or 403 reaches the client: `'status'` writes the HTTP response, `'close'` completes
+   * Delivery of a 401 or 403 to the client: `'status'` writes the HTTP response, `'close'` completes
    * the upgrade and closes at once with 4401 or 4403 and a JSON reason (browsers cannot read the
    * status of a refused handshake). A function chooses per request, for example by path.
    * Origin rejections always stay an HTTP 403.

@@ -19,7 +19,7 @@ export interface TestSession {
 /** The test app's session store and switches; tests change them between checks. */
 export interface TestApp {
   sessions: Map<string, TestSession>;
-  /** 'fail' answers 500 as an app's error handler does when the store is down. */
+  /** 'fail' responds with 500 as an app's error handler does when the store is down. */
   store: 'up' | 'fail' | 'hang';
   /** Milliseconds the chain waits before deciding a handshake. */
   handshakeDelayMs: number;

@@ -435,7 +435,7 @@ describe('close', () => {
     expect(finish).toBeDefined();
 
     await core.close();
-    // The running check still holds its deadline timer; accepting it clears that one.
+    // The running check still has its deadline timer; accepting it clears that one.
     const afterClose = activeTimers();
     finish?.();
     await sleep(10);

@@ -91,7 +91,7 @@ describe.each(versions)('$name', ({ name, express }) => {
     });
   } else {
     it('rejected async middleware hits the auth deadline', async () => {
-      // Express 4 does not catch promise rejections on any request, so the deadline answers.
+      // Express 4 does not catch promise rejections on any request, so the deadline responds.
       app = await startApp(express, { authTimeoutMs: 200 }, (routes, wsauth) => {
         routes.get(
           '/ws-async',
@@ -186,7 +186,7 @@ describe.each(versions)('$name', ({ name, express }) => {
     expect(response.status).toBe(101);
     response.socket.destroy();
     // A regenerated but unmodified session is not saved by express-session (saveUninitialized
-    // is false), so no cookie is set; the old session is gone from the store.
+    // is false), so no cookie is set. The old session is gone from the store.
     const oldSid = decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!;
     const old = await new Promise((resolve) => app.store.get(oldSid, (_e, s) => resolve(s)));
     expect(old).toBeFalsy();

@@ -54,7 +54,7 @@ describe('handshake shape', () => {
 
   it('16 KiB protocol header of separators gets a 4xx', async () => {
     app = await startApp(express);
-    // Node answers 431 itself once the head passes its 16 KiB limit; below it, wsauth answers 400.
+    // Node responds with 431 itself once the head passes its 16 KiB limit. Below it, wsauth responds with 400.
     for (const size of [8192, 4096, 2100]) {
       const value = ' ,'.repeat(size);
       const response = await sendRaw(

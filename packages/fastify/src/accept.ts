@@ -12,7 +12,7 @@ type WriteHead = ServerResponse['writeHead'];
  * Fastify then writes the head, the reply headers are copied onto the socket-bound response,
  * and `handshake.accept` turns that response into the 101 that carries them.
  *
- * An `onSend` hook that fails makes Fastify answer with its error handler's status instead of
+ * An `onSend` hook that fails makes Fastify respond with its error handler's status instead of
  * 101, and that response reaches the client unchanged.
  */
 export function acceptThroughReply(

@@ -99,7 +99,7 @@ export class KoaUpgrade {
       return this.#requested.promise;
     }
     if (this.#target.settled || ctx.res.headersSent) {
-      throw notUpgraded('The handshake was already answered, so ctx.ws() cannot upgrade it.');
+      throw notUpgraded('The handshake already has a response, so ctx.ws() cannot upgrade it.');
     }
 
     let resolve: (socket: WebSocket) => void = noop;

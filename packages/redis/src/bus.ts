@@ -46,7 +46,7 @@ return id
 /**
  * A revocation bus over Redis pub/sub. Every message is also appended to a capped stream: an
  * instance whose subscription was disconnected replays the messages it missed when it
- * reconnects, and then asks its server to revalidate every socket, because the stream may have
+ * reconnects, and then makes its server revalidate every socket, because the stream may have
  * been trimmed or lost with a Redis restart.
  */
 export class RedisRevocationBus implements RevocationBus {
@@ -172,7 +172,7 @@ export class RedisRevocationBus implements RevocationBus {
     }
   }
 
-  // Replays what the stream kept since the last message seen, then asks for a full
+  // Replays what the stream kept since the last message seen, then requests a full
   // revalidation, which also covers messages the stream no longer has.
   async #catchUp(): Promise<void> {
     const attempts = this.#failedAttempts;

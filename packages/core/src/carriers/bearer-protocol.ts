@@ -24,7 +24,7 @@ const NOT_CARRIED: BearerProtocolResult = { carried: false };
 /**
  * Moves a `wsauth.bearer.<base64url>` subprotocol into `Authorization: Bearer <token>`, in both
  * `req.headers` and `req.rawHeaders`, and removes it from `Sec-WebSocket-Protocol` so that ws
- * neither sees nor echoes it. The header was already checked by the shape step.
+ * neither reads nor echoes it. The header was already checked by the shape step.
  */
 export function takeBearerProtocol(req: IncomingMessage): BearerProtocolResult {
   const header = req.headers['sec-websocket-protocol'];

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 
 /**
  * WebSocket close codes that wsauth sends. The 4xxx codes mirror HTTP 401 and 403 so that a
- * browser, which never sees the status of a refused handshake, can tell "log in again" from
+ * browser, which cannot read the status of a rejected handshake, can tell "log in again" from
  * "server down".
  */
 export const CloseCodes = {

@@ -111,7 +111,7 @@ export class Tickets {
   }
 
   /**
-   * Takes the `?ticket=` out of an upgrade request before any extension or middleware sees it:
+   * Takes the `?ticket=` out of an upgrade request before any extension or middleware reads it:
    * `req.url` keeps `ticket=[redacted]` and the value waits for {@link Tickets.redeem}. Returns
    * a 400 rejection for a malformed value or a repeated parameter.
    */

@@ -5,13 +5,13 @@ import { ErrorCodes, WsAuthError } from '../errors.js';
 import type { AcceptInput } from '../types.js';
 import type { CredentialHeaders } from './types.js';
 
-/** How a revalidation ended. */
+/** The outcome of a revalidation. */
 export type RevalidationOutcome =
   /** The chain reached the route's upgrade handler: the socket is still authorised. */
   | { readonly kind: 'accept'; readonly input: AcceptInput }
-  /** The chain answered with a 4xx (or another non-5xx) response: the socket is revoked. */
+  /** The chain responded with a 4xx (or another non-5xx) response: the socket is revoked. */
   | { readonly kind: 'reject'; readonly status: number }
-  /** The chain answered 5xx, threw or timed out, as when a session store is down. */
+  /** The chain responded with 5xx, threw or timed out, as when a session store is down. */
   | { readonly kind: 'error'; readonly status: number | undefined; readonly error: unknown };
 
 const revalidations = new WeakMap<IncomingMessage, Revalidation>();
@@ -33,7 +33,7 @@ export function getRevalidation(req: IncomingMessage): Revalidation | undefined 
 export class Revalidation {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  /** Settles once the chain accepted, answered, failed or ran out of time. */
+  /** Settles once the chain accepted, responded, failed or ran out of time. */
   readonly outcome: Promise<RevalidationOutcome>;
   /**
    * True when the lifecycle's `touch` option is on: after `accept`, the adapter finishes the

@@ -5,7 +5,7 @@ export type RevocationTarget =
   | { readonly userId: string; readonly sessionId?: undefined }
   | { readonly sessionId: string; readonly userId?: undefined };
 
-/** How revoked sockets are closed. */
+/** Close code and reason for revoked sockets. */
 export interface RevokeOptions {
   /**
    * WebSocket close code: 1000, 1001, 1008, 1011, 1013 or 3000 to 4999.
@@ -28,7 +28,7 @@ export interface RevocationMessage {
   readonly source: string;
 }
 
-/** What a server gives a bus when it subscribes. */
+/** The callbacks a server passes to a bus when it subscribes. */
 export interface RevocationSubscriber {
   /** Closes the matching local sockets. */
   revoke(message: RevocationMessage): void;
@@ -80,7 +80,7 @@ export interface LifecycleOptions {
    */
   revalidateTimeoutMs?: number;
   /**
-   * What a revalidation that meets an error (the chain answers 5xx, throws or times out) does:
+   * What a revalidation that meets an error (the chain responds with 5xx, throws or times out) does:
    * `'close'` closes the socket with 1013 at once; `'grace'` keeps it open until the next check
    * and closes it with 1013 when that check fails too.
    * @default 'grace'
@@ -112,10 +112,10 @@ export interface ResolvedLifecycleOptions {
   readonly credentialHeaders: readonly string[];
 }
 
-/** What the lifecycle needs from the server that owns it. */
+/** The part of the owning server that the lifecycle uses. */
 export interface LifecycleHost {
   readonly options: ResolvedLifecycleOptions;
   readonly logger: WsAuthLogger | undefined;
-  /** Longest a handshake can stay in the chain, in milliseconds. */
+  /** Maximum time a handshake can stay in the chain, in milliseconds. */
   readonly authTimeoutMs: number;
 }
