@@ -17,6 +17,7 @@ const UPGRADE_OWNED_HEADERS = new Set([
 ]);
 
 type WriteHead = ServerResponse['writeHead'];
+type Untyped = (...args: unknown[]) => unknown;
 
 /** A socket-bound `ServerResponse` for the framework chain, and a way to turn it into a 101. */
 export interface SocketResponse {
@@ -79,6 +80,19 @@ export function createSocketResponse(
   };
   res.writeHead = writeHead as WriteHead;
 
+  // While capturing, nothing reaches the socket: the 101 carries the headers instead. Ending
+  // here rather than in Node's `end` also spares the empty write Node makes to signal 'finish'.
+  const write = function (this: ServerResponse, ...args: unknown[]) {
+    return capturing ? true : (ServerResponse.prototype.write as Untyped).apply(this, args);
+  };
+  const end = function (this: ServerResponse, ...args: unknown[]) {
+    return capturing
+      ? endCaptured(this, args)
+      : (ServerResponse.prototype.end as Untyped).apply(this, args);
+  };
+  res.write = write as ServerResponse['write'];
+  res.end = end as ServerResponse['end'];
+
   return {
     res,
     get capturing() {
@@ -102,6 +116,24 @@ export function createSocketResponse(
       }
     },
   };
+}
+
+// Runs the header hooks (on-headers, which sets session cookies) through `writeHead`, which does
+// not write while capturing, and signals 'finish' as Node does once a response is flushed.
+function endCaptured(res: ServerResponse, args: unknown[]): ServerResponse {
+  if (res.writableEnded) {
+    return res;
+  }
+  if (!res.headersSent) {
+    res.writeHead(res.statusCode);
+  }
+  (res as { finished: boolean }).finished = true;
+  const callback = args.find((arg) => typeof arg === 'function');
+  if (callback !== undefined) {
+    res.once('finish', callback as () => void);
+  }
+  process.nextTick(() => res.emit('finish'));
+  return res;
 }
 
 // writeHead accepts (headers), (reason) or (reason, headers); a headers object may carry Location.

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Router } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { login, startApp, type TestApp, versions } from './app.js';
@@ -171,6 +172,35 @@ describe.each(versions)('$name', ({ name, express }) => {
     expect(stored).toMatchObject({ visits: 1 });
   });
 
+  it('bytes the chain writes while the 101 is prepared never reach the client', async () => {
+    let finished = 0;
+    app = await startApp(express, {}, (routes, wsauth) => {
+      routes.get(
+        '/ws-stray',
+        (_req, res, next) => {
+          // Like a compression middleware that flushes a trailer when the response ends.
+          const end = res.end.bind(res) as (chunk: string) => void;
+          res.end = ((): typeof res => {
+            res.write('stray');
+            end('trailer');
+            return res;
+          }) as typeof res.end;
+          res.on('finish', () => {
+            finished++;
+          });
+          next();
+        },
+        wsauth.upgrade((socket) => socket.send('hello')),
+      );
+    });
+    const response = await sendRaw(app.port, upgradeRequest('/ws-stray'));
+    expect(response.status).toBe(101);
+    const frame = await firstBytes(response.socket, response.rest, 7);
+    response.socket.destroy();
+    expect(frame).toEqual(Buffer.concat([Buffer.from([0x81, 0x05]), Buffer.from('hello')]));
+    expect(finished).toBe(1);
+  });
+
   it('regenerated session on login sets a new cookie', async () => {
     app = await startApp(express, { allowMissingOrigin: true }, (routes, wsauth) => {
       routes.get(
@@ -274,3 +304,23 @@ describe.each(versions)('$name', ({ name, express }) => {
     expect(plain).toMatchObject({ ip: '203.0.113.9', protocol: 'https', secure: true });
   });
 });
+
+/** Reads the first `count` bytes after the 101 head, starting with those already received. */
+function firstBytes(socket: Socket, received: Buffer, count: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buffer = received;
+    const check = (): void => {
+      if (buffer.length >= count) {
+        socket.off('data', onData);
+        resolve(buffer.subarray(0, count));
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      buffer = Buffer.concat([buffer, chunk]);
+      check();
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`closed after ${buffer.length} bytes`)));
+    check();
+  });
+}
