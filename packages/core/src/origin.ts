@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCodes } from './errors.js';
+import { memoize } from './memo.js';
 import { type Rejection, rejection } from './rejection.js';
 import type { TrustProxy } from './types.js';
 
@@ -19,8 +20,12 @@ export interface OriginPolicy {
 /**
  * Normalises an origin to `scheme://host[:port]` with a lower-case host and no default port.
  * Returns `undefined` for `null`, opaque origins, non-HTTP schemes and values with a path.
+ * Results are cached because parsing a URL takes several microseconds per handshake, while a
+ * server gets few distinct origins.
  */
-export function normalizeOrigin(value: string): string | undefined {
+export const normalizeOrigin: (value: string) => string | undefined = memoize(parseOrigin);
+
+function parseOrigin(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -115,13 +120,17 @@ export function carriesCredentialCookie(
   }
 
   for (const pair of header.split(';')) {
-    const separator = pair.indexOf('=');
-    const name = (separator === -1 ? pair : pair.slice(0, separator)).trim();
-    if (names.has(name)) {
+    if (names.has(cookieName(pair))) {
       return true;
     }
   }
   return false;
+}
+
+/** Returns the name of one `name=value` pair of a Cookie header, without surrounding spaces. */
+export function cookieName(pair: string): string {
+  const separator = pair.indexOf('=');
+  return (separator === -1 ? pair : pair.slice(0, separator)).trim();
 }
 
 function firstListValue(value: string | string[] | undefined): string | undefined {
