@@ -35,7 +35,8 @@ export interface WsAuthOptions {
   dangerouslyDisableOriginCheck?: boolean;
   /**
    * Names of the cookies that carry credentials. A handshake whose cookies include none of them
-   * is judged without the origin check. Leave unset to treat any cookie as a credential.
+   * is judged without the origin check, and revalidation replays only these cookies. Leave unset
+   * to treat any cookie as a credential.
    * @default undefined
    */
   credentialCookies?: readonly string[];

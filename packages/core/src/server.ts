@@ -82,6 +82,7 @@ export class WsAuthServer implements HandshakeHost {
       options: this.options.lifecycle,
       logger: this.options.logger,
       authTimeoutMs: this.options.authTimeoutMs,
+      credentialCookies: this.options.origin.credentialCookies,
     });
     const wss = this.options.wsServer;
     wss.on('headers', (headers, req) => {

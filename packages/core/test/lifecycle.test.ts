@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import {
   type AuthContext,
   ErrorCodes,
@@ -178,6 +178,29 @@ describe('revalidation', () => {
     expect(req?.headers['x-other']).toBeUndefined();
     expect(req?.headers.origin).toBeUndefined();
     expect(req?.headers.upgrade).toBe('websocket');
+  });
+
+  it('replays only the named credential cookies', async () => {
+    const server = await start({
+      credentialCookies: ['sid'],
+      lifecycle: { revalidateIntervalMs: 100 },
+    });
+    server.app.sessions.set('s1', { userId: 'alice' });
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, {
+      headers: {
+        cookie: `_ga=GA1.2.${'9'.repeat(200)}; sid=s1; theme=dark`,
+        origin: `http://127.0.0.1:${server.port}`,
+      },
+    });
+    sockets.push(socket);
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    await sleep(250);
+
+    expect(server.app.revalidations[0]?.headers.cookie).toBe('sid=s1');
+    expect(socket.readyState).toBe(WebSocket.OPEN);
   });
 
   it('does not touch the session unless touch is enabled', async () => {

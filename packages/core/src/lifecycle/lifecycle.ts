@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { memoize } from '../memo.js';
+import { cookieName } from '../origin.js';
 import type { AuthContext } from '../types.js';
 import { InProcessBus } from './bus.js';
 import { RecentRevocations } from './recent.js';
@@ -122,10 +124,10 @@ export class Lifecycle {
     const entry: SocketEntry = {
       socket,
       userId: context.userId,
-      sessionId: context.sessionId,
+      sessionId: ownCopy(context.sessionId),
       expiresAt: context.expiresAt,
       credentials: this.#credentialsOf(context, req, router),
-      path: pathOf(req.url),
+      path: pathOf(req.url ?? '/'),
       router,
       failures: 0,
       open: true,
@@ -202,7 +204,11 @@ export class Lifecycle {
     ) {
       return undefined;
     }
-    return saveCredentials(req.headers, this.#host.options.credentialHeaders);
+    return saveCredentials(
+      req.headers,
+      this.#host.options.credentialHeaders,
+      this.#host.credentialCookies,
+    );
   }
 
   #scheduleNext(entry: SocketEntry, now: number): void {
@@ -387,24 +393,59 @@ function closeQuietly(socket: RegisteredSocket, code: number, reason: string): v
   }
 }
 
-/** Copies the named headers that are present; returns `undefined` when none is. */
+/**
+ * Copies the named headers that are present, the Cookie header narrowed to `cookieNames` when
+ * given; returns `undefined` when nothing is left.
+ */
 export function saveCredentials(
   headers: IncomingMessage['headers'],
   names: readonly string[],
+  cookieNames?: ReadonlySet<string>,
 ): CredentialHeaders | undefined {
   let saved: Record<string, string> | undefined;
   for (const name of names) {
     const value = headers[name];
-    if (value !== undefined) {
+    if (value === undefined) {
+      continue;
+    }
+    const joined = Array.isArray(value) ? value.join(', ') : value;
+    const kept =
+      name === 'cookie' && cookieNames !== undefined ? onlyCookies(joined, cookieNames) : joined;
+    if (kept !== '') {
       saved ??= {};
-      saved[name] = Array.isArray(value) ? value.join(', ') : value;
+      saved[name] = kept;
     }
   }
   return saved;
 }
 
-function pathOf(url: string | undefined): string {
-  const target = url ?? '/';
-  const query = target.indexOf('?');
-  return query === -1 ? target : target.slice(0, query);
+// Session cookies are a small part of a typical Cookie header. Without this, analytics and
+// preference cookies would stay in memory for the life of every socket.
+function onlyCookies(header: string, names: ReadonlySet<string>): string {
+  const kept: string[] = [];
+  for (const pair of header.split(';')) {
+    if (names.has(cookieName(pair))) {
+      kept.push(pair.trim());
+    }
+  }
+  return kept.join('; ');
+}
+
+// Sockets of one route share one copy of its path. A path cut from a URL with a query is copied
+// first, so that no remembered path keeps a one-time ticket alive.
+const internPath = memoize((path: string): string => path);
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return internPath(query === -1 ? url : ownCopy(url.slice(0, query)));
+}
+
+// A session id is often a slice of the decoded Cookie value, and a slice keeps that whole value
+// alive for as long as the socket is open. V8 slices only strings of 13 characters or more.
+function ownCopy(value: string): string;
+function ownCopy(value: string | undefined): string | undefined;
+function ownCopy(value: string | undefined): string | undefined {
+  return value === undefined || value.length < 13
+    ? value
+    : Buffer.from(value, 'utf8').toString('utf8');
 }

@@ -94,7 +94,8 @@ export interface LifecycleOptions {
   touch?: boolean;
   /**
    * Request headers saved at handshake and replayed on each revalidation. Nothing else of the
-   * request is kept.
+   * request is kept. With the `credentialCookies` option set, the saved Cookie header keeps only
+   * those cookies.
    * @default ['cookie', 'authorization', 'x-api-key']
    */
   credentialHeaders?: readonly string[];
@@ -118,4 +119,6 @@ export interface LifecycleHost {
   readonly logger: WsAuthLogger | undefined;
   /** Maximum time a handshake can stay in the chain, in milliseconds. */
   readonly authTimeoutMs: number;
+  /** Names of the cookies that carry credentials; `undefined` keeps every cookie. */
+  readonly credentialCookies?: ReadonlySet<string> | undefined;
 }
