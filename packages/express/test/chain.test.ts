@@ -172,7 +172,7 @@ describe.each(versions)('$name', ({ name, express }) => {
     expect(stored).toMatchObject({ visits: 1 });
   });
 
-  it('bytes the chain writes while the 101 is prepared never reach the client', async () => {
+  it('drops chain writes made while preparing the 101', async () => {
     let finished = 0;
     app = await startApp(express, {}, (routes, wsauth) => {
       routes.get(
