@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { assertPackagesBuilt, BUILT_PACKAGES_FLAG } from './built.js';
 
 /** The cores the processes run on, and their open-file limit. */
 export interface Placement {
@@ -89,7 +90,8 @@ export class Worker {
   }
 }
 
-const tsxArgs = ['--import', 'tsx'];
+const tsxArgs = ['--import', 'tsx', BUILT_PACKAGES_FLAG];
+let checkedBuild = false;
 
 /** Starts `script` (a file in this folder) under node, pinned to `core` when given. */
 export function startProcess(
@@ -99,6 +101,10 @@ export function startProcess(
   core: number | null,
   options: { nodeFlags?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Worker {
+  if (!checkedBuild) {
+    assertPackagesBuilt();
+    checkedBuild = true;
+  }
   const path = fileURLToPath(new URL(script, import.meta.url));
   const node = [process.execPath, ...tsxArgs, ...(options.nodeFlags ?? []), path, ...args];
   const command = core === null ? node : ['taskset', '-c', String(core), ...node];

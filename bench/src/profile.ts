@@ -33,16 +33,15 @@ function frameName(node: ProfileNode, locate: Locate): string {
 }
 
 /**
- * Maps profile positions in TypeScript files back to source lines. tsx compiles each file to one
- * line, so the profile's own line numbers are useless. Loading the same files here through tsx,
- * with source maps enabled, yields the same code and its map.
+ * Maps profile positions in the built packages back to TypeScript source lines. Loading the same
+ * files here with source maps enabled yields their maps.
  */
 async function sourceLocator(profile: CpuProfile): Promise<Locate> {
   process.setSourceMapsEnabled(true);
   const urls = new Set(
     profile.nodes
       .map((node) => node.callFrame.url)
-      .filter((url) => url.startsWith(`${REPO_ROOT}packages/`) && url.endsWith('.ts')),
+      .filter((url) => url.startsWith(`${REPO_ROOT}packages/`) && /\/dist\/.*\.js$/.test(url)),
   );
   for (const url of urls) {
     try {
