@@ -164,6 +164,26 @@ function peersTable(results: BenchResults): string[] {
   return table(['peer', 'handshakes/s ÷ hand-written (S1)'], rows);
 }
 
+function sameChainTable(results: BenchResults): string[] {
+  const rows = Object.entries(results.same_chain).map(([adapter, comparison]) => [
+    adapter,
+    comparison.peer,
+    fixed(comparison.throughput_ratio, 3),
+    fixed(comparison.cpu_ratio, 3),
+    fixed(comparison.extra_cpu_us_per_handshake, 0),
+  ]);
+  return table(
+    [
+      'adapter',
+      'peer with the same chain',
+      'handshakes/s ÷ peer',
+      'server CPU ratio',
+      'extra server CPU µs/handshake',
+    ],
+    rows,
+  );
+}
+
 /** Renders the whole results file as one Markdown document. */
 export function renderMarkdown(results: BenchResults): string {
   const { machine } = results;
@@ -193,6 +213,11 @@ export function renderMarkdown(results: BenchResults): string {
     '## Peers',
     '',
     ...peersTable(results),
+    '',
+    'Each adapter against the peer that runs the same framework chain on the upgrade request',
+    "without wsauth's pipeline (origin check, limits, socket-bound response, lifecycle):",
+    '',
+    ...sameChainTable(results),
     '',
     '## Idle memory after GC',
     '',

@@ -138,6 +138,51 @@ export function computeCpuRatios(m: Measurements): CpuRatios {
   return ratios;
 }
 
+/**
+ * The peer that runs the same framework chain (routing, session, passport, guard) on the upgrade
+ * request and then upgrades, without a handshake pipeline: the closest hand-made equivalent of
+ * each adapter.
+ */
+export const SAME_CHAIN_PEERS: Record<Adapter, string> = {
+  express: 'peer_express-ws',
+  fastify: 'peer_fastify-websocket',
+  koa: 'peer_koa-easy-ws',
+};
+
+/** wsauth against the peer that runs the same chain, for one adapter. */
+export interface SameChainComparison {
+  peer: string;
+  /** wsauth handshakes per second over the peer's. */
+  throughput_ratio: number | null;
+  /** The peer's server CPU per handshake over wsauth's. */
+  cpu_ratio: number | null;
+  /** Server CPU microseconds per handshake that wsauth spends beyond the peer. */
+  extra_cpu_us_per_handshake: number | null;
+}
+
+/** Compares each adapter with the peer that runs the same chain, which isolates wsauth's own cost. */
+export function computeSameChain(m: Measurements): Partial<Record<Adapter, SameChainComparison>> {
+  const valid = (id: string): ScenarioResult | undefined =>
+    m.handshakes[id]?.valid === true ? m.handshakes[id] : undefined;
+  const comparisons: Partial<Record<Adapter, SameChainComparison>> = {};
+  for (const adapter of ADAPTERS) {
+    const wsauth = valid(`S2_wsauth_${adapter}`);
+    const peer = valid(SAME_CHAIN_PEERS[adapter]);
+    if (wsauth === undefined && peer === undefined) {
+      continue;
+    }
+    const wsauthCpu = wsauth?.serverCpuUsPerOperation.median;
+    const peerCpu = peer?.serverCpuUsPerOperation.median;
+    comparisons[adapter] = {
+      peer: SAME_CHAIN_PEERS[adapter].slice('peer_'.length),
+      throughput_ratio: ratio(wsauth?.throughput.median, peer?.throughput.median),
+      cpu_ratio: ratio(peerCpu, wsauthCpu),
+      extra_cpu_us_per_handshake: difference(wsauthCpu, peerCpu),
+    };
+  }
+  return comparisons;
+}
+
 /** Divides each peer's handshake throughput by the hand-written server's. */
 export function computePeers(m: Measurements): Record<string, number | null> {
   const handwritten = m.handshakes.S1_handwritten?.throughput.median;

@@ -9,9 +9,11 @@ import {
   computeCpuRatios,
   computePeers,
   computeRatios,
+  computeSameChain,
   generatorBoundFlags,
   type Measurements,
   type Ratios,
+  type SameChainComparison,
   TARGETS,
 } from './report.js';
 import { ADAPTERS, type Adapter, adapterServers } from './scenarios.js';
@@ -42,6 +44,8 @@ export interface BenchResults {
   ratios_by_server_cpu: CpuRatios;
   targets: typeof TARGETS;
   peers: Record<string, number | null>;
+  /** Each adapter against the peer that runs the same framework chain; see `computeSameChain`. */
+  same_chain: Partial<Record<Adapter, SameChainComparison>>;
   generator_bound: Record<string, boolean>;
   /** Store reads during the origin-rejection runs; the target is zero. */
   reject_store_reads: Partial<Record<Adapter, number>>;
@@ -110,6 +114,7 @@ export function assembleResults(
     ratios_by_server_cpu: computeCpuRatios(m),
     targets: TARGETS,
     peers: computePeers(m),
+    same_chain: computeSameChain(m),
     generator_bound: generatorBoundFlags(m),
     reject_store_reads: rejectStoreReads,
     not_measured: m.notMeasured,

@@ -4,6 +4,7 @@ import {
   computeCpuRatios,
   computePeers,
   computeRatios,
+  computeSameChain,
   type Measurements,
   meets,
   TARGETS,
@@ -94,6 +95,26 @@ describe('computePeers', () => {
     );
 
     expect(peers).toEqual({ 'socket.io': 0.5 });
+  });
+});
+
+describe('computeSameChain', () => {
+  it('compares each adapter with its same-chain peer', () => {
+    const comparisons = computeSameChain(
+      measurements([
+        scenario('S2_wsauth_express', 1500, 400),
+        scenario('peer_express-ws', 2000, 300),
+        scenario('S2_wsauth_koa', 1000, 500),
+        scenario('peer_koa-easy-ws', 1000, 500, false),
+      ]),
+    );
+
+    expect(comparisons.express?.peer).toBe('express-ws');
+    expect(comparisons.express?.throughput_ratio).toBeCloseTo(0.75);
+    expect(comparisons.express?.cpu_ratio).toBeCloseTo(0.75);
+    expect(comparisons.express?.extra_cpu_us_per_handshake).toBeCloseTo(100);
+    expect(comparisons.koa?.cpu_ratio).toBeNull();
+    expect(comparisons.fastify).toBeUndefined();
   });
 });
 
