@@ -24,14 +24,7 @@ import {
 import { detectPlacement, startProcess } from './procs.js';
 import type { Measurements } from './report.js';
 import { assembleResults } from './results.js';
-import {
-  ADAPTERS,
-  type Adapter,
-  HANDWRITTEN,
-  handshakeScenarios,
-  RAW,
-  wsauthAccepting,
-} from './scenarios.js';
+import { HANDWRITTEN, handshakeScenarios, RAW, wsauthAccepting } from './scenarios.js';
 
 // Descriptors kept free of the open-file limit for the process's own files and listeners.
 const FILE_HEADROOM = 1_000;
@@ -59,29 +52,10 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
 }
 
-// The lifecycle scenarios need a session store with a destroy hook, which the bench wires for
-// Express only.
-const LIFECYCLE_ADAPTERS: readonly Adapter[] = ['express'];
-
-function lifecycleNotMeasured(): Record<string, string> {
-  const reasons: Record<string, string> = {};
-  for (const adapter of ADAPTERS.filter((name) => !LIFECYCLE_ADAPTERS.includes(name))) {
-    for (const key of [
-      'logout_close_p99_ms_local',
-      'logout_close_p99_ms_redis',
-      'revalidation_loop_delay_p99_ms',
-    ]) {
-      reasons[`${key}.${adapter}`] =
-        'the bench runs the lifecycle scenarios (S7) on the Express adapter only';
-    }
-  }
-  return reasons;
-}
-
 async function measureLifecycle(context: BenchContext, m: Measurements): Promise<void> {
   const { config } = context;
   const withRedis = await redisAvailable();
-  for (const scenario of wsauthAccepting().filter((s) => LIFECYCLE_ADAPTERS.includes(s.adapter!))) {
+  for (const scenario of wsauthAccepting()) {
     log(`lifecycle: ${scenario.title}`);
     const local = await measureLogoutLocal(context, scenario, config.logoutSamples);
     m.logout[local.id] = local;
@@ -119,7 +93,7 @@ async function measureAll(context: BenchContext): Promise<Measurements> {
     echo: {},
     logout: {},
     sweep: {},
-    notMeasured: lifecycleNotMeasured(),
+    notMeasured: {},
   };
 
   const handshakes = handshakeScenarios();

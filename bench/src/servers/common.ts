@@ -31,6 +31,16 @@ export interface ScenarioServer {
   };
 }
 
+/** Returns the lifecycle hooks of a wsauth server that the sweep scenario uses. */
+export function lifecycleOf(core: {
+  lifecycle: { revalidateAll(): void; readonly pendingRevalidations: number };
+}): NonNullable<ScenarioServer['lifecycle']> {
+  return {
+    revalidateAll: () => core.lifecycle.revalidateAll(),
+    pendingRevalidations: () => core.lifecycle.pendingRevalidations,
+  };
+}
+
 /**
  * Handles an accepted socket the same way in every scenario: a welcome frame on open (the first
  * frame the generator waits for), then an echo of every message.

@@ -7,43 +7,14 @@ import express, {
   type Response,
 } from 'express';
 import session, { type SessionData, Store } from 'express-session';
-import type { Redis } from 'ioredis';
 import passport from 'passport';
-import { ALICE, type BenchUser, counters, SESSION_SECRET, withLatency } from './common.js';
-
-/** Session storage: this process's memory, or Redis shared by several processes. */
-interface SessionBackend {
-  read(sid: string): Promise<string | undefined>;
-  write(sid: string, json: string): Promise<void>;
-  remove(sid: string): Promise<void>;
-}
-
-function memoryBackend(): SessionBackend {
-  const sessions = new Map<string, string>();
-  return {
-    read: async (sid) => sessions.get(sid),
-    write: async (sid, json) => {
-      sessions.set(sid, json);
-    },
-    remove: async (sid) => {
-      sessions.delete(sid);
-    },
-  };
-}
-
-const SESSION_TTL_SECONDS = 86_400;
-
-function redisBackend(redis: Redis, prefix: string): SessionBackend {
-  return {
-    read: async (sid) => (await redis.get(`${prefix}sess:${sid}`)) ?? undefined,
-    write: async (sid, json) => {
-      await redis.set(`${prefix}sess:${sid}`, json, 'EX', SESSION_TTL_SECONDS);
-    },
-    remove: async (sid) => {
-      await redis.del(`${prefix}sess:${sid}`);
-    },
-  };
-}
+import { ALICE, type BenchUser, SESSION_SECRET, withLatency } from './common.js';
+import {
+  createBackend,
+  readSession,
+  type SessionBackend,
+  type SessionStorage,
+} from './sessions.js';
 
 /**
  * A session store that counts reads and adds the injected latency to each. It replaces
@@ -59,13 +30,10 @@ class BenchStore extends Store {
   }
 
   override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void {
-    counters.storeReads++;
-    withLatency(() => {
-      this.#backend.read(sid).then(
-        (json) => callback(null, json === undefined ? null : (JSON.parse(json) as SessionData)),
-        (error: unknown) => callback(error),
-      );
-    });
+    readSession(this.#backend, sid).then(
+      (session) => callback(null, (session as SessionData | undefined) ?? null),
+      (error: unknown) => callback(error),
+    );
   }
 
   override set(sid: string, session: SessionData, callback?: (err?: unknown) => void): void {
@@ -97,17 +65,9 @@ export interface ExpressAuth {
   logout: RequestHandler;
 }
 
-/** The Redis client and key prefix of the sessions of one server process. */
-export interface SessionStorage {
-  redis: Redis;
-  prefix: string;
-}
-
 /** Creates the session middleware and passport's session strategy with a counting store. */
 export function createExpressAuth(storage?: SessionStorage): ExpressAuth {
-  const backend =
-    storage === undefined ? memoryBackend() : redisBackend(storage.redis, storage.prefix);
-  const store = new BenchStore(backend);
+  const store = new BenchStore(createBackend(storage));
   return {
     store,
     session: session({

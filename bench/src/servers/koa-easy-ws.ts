@@ -1,7 +1,10 @@
-// Koa with koa-session (cookie sessions) and koa-passport; the last middleware throws 401 when
-// passport restored no user. Once through koa-easy-ws (the peer), once through wsauth.
+// Koa with koa-session (on the shared bench store) and koa-passport; the last middleware throws
+// 401 when passport restored no user. Once through koa-easy-ws (the peer), once through wsauth.
+// With BENCH_REDIS_PREFIX set, sessions and wsauth's revocations go through Redis, so several
+// processes act as one app.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import { revokeOnDestroy } from '@wsauth/core';
 import { createWsAuth, type WsAuthKoa } from '@wsauth/koa';
 import Koa from 'koa';
 import passport from 'koa-passport';
@@ -10,11 +13,41 @@ import type { WebSocket } from 'ws';
 import {
   ALICE,
   type BenchUser,
+  lifecycleOf,
   onSocket,
   type ScenarioServer,
   SESSION_SECRET,
   withLatency,
 } from './common.js';
+import {
+  createBackend,
+  readSession,
+  revocationBus,
+  type SessionBackend,
+  type SessionStorage,
+  storageFromEnv,
+} from './sessions.js';
+
+/** A koa-session external store on the bench backend. */
+class KoaBenchStore {
+  readonly #backend: SessionBackend;
+
+  constructor(backend: SessionBackend) {
+    this.#backend = backend;
+  }
+
+  get(key: string): Promise<unknown> {
+    return readSession(this.#backend, key);
+  }
+
+  set(key: string, data: unknown): Promise<void> {
+    return this.#backend.write(key, JSON.stringify(data));
+  }
+
+  destroy(key: string): Promise<void> {
+    return this.#backend.remove(key);
+  }
+}
 
 // koa-easy-ws is CommonJS (`module.exports = fn`) but its types declare a default export.
 const websocket = createRequire(import.meta.url)('koa-easy-ws') as () => Koa.Middleware;
@@ -27,17 +60,23 @@ passport.deserializeUser((id: string, done) => {
 });
 
 /** Builds the app; `upgradeMiddleware` gets the app and returns the middleware that goes first. */
-function createKoaApp(upgradeMiddleware: (app: Koa) => Koa.Middleware): Koa {
+function createKoaApp(store: KoaBenchStore, upgradeMiddleware: (app: Koa) => Koa.Middleware): Koa {
   const app = new Koa();
   app.keys = [SESSION_SECRET];
   app.use(upgradeMiddleware(app));
-  app.use(session({}, app as never));
+  app.use(session({ store }, app as never));
   app.use(passport.initialize() as never);
   app.use(passport.session() as never);
 
   app.use(async (ctx) => {
     if (ctx.method === 'POST' && ctx.path === '/login') {
       await ctx.login(ALICE);
+      ctx.status = 204;
+      return;
+    }
+    if (ctx.method === 'POST' && ctx.path === '/logout') {
+      await ctx.logout();
+      ctx.session = null;
       ctx.status = 204;
       return;
     }
@@ -56,18 +95,25 @@ function createKoaApp(upgradeMiddleware: (app: Koa) => Koa.Middleware): Koa {
 }
 
 export function createKoaEasyWsServer(): ScenarioServer {
-  const app = createKoaApp(() => websocket());
+  const app = createKoaApp(new KoaBenchStore(createBackend()), () => websocket());
   return { server: createServer(app.callback()), loginPath: '/login' };
 }
 
-export function createWsAuthKoaServer(): ScenarioServer {
+export async function createWsAuthKoaServer(): Promise<ScenarioServer> {
+  const storage: SessionStorage | undefined = storageFromEnv();
+  const bus = await revocationBus(storage);
+  const store = new KoaBenchStore(createBackend(storage));
   let wsauth: WsAuthKoa | undefined;
-  const app = createKoaApp((koa) => {
-    wsauth = createWsAuth(koa, { paths: ['/ws'] });
+  const app = createKoaApp(store, (koa) => {
+    wsauth = createWsAuth(koa, { paths: ['/ws'], lifecycle: { bus } });
     return wsauth.middleware as Koa.Middleware;
   });
+  if (wsauth === undefined) {
+    throw new Error('The Koa bench app was built without its wsauth middleware.');
+  }
+  revokeOnDestroy(store, wsauth.core);
 
   const server = createServer(app.callback());
-  wsauth?.attach(server);
-  return { server, loginPath: '/login' };
+  wsauth.attach(server);
+  return { server, loginPath: '/login', lifecycle: lifecycleOf(wsauth.core) };
 }

@@ -4,22 +4,13 @@
 import { createServer } from 'node:http';
 import { revokeOnDestroy } from '@wsauth/core';
 import { createWsAuth } from '@wsauth/express';
-import { RedisRevocationBus } from '@wsauth/redis';
-import { Redis } from 'ioredis';
-import { type BenchUser, onSocket, type ScenarioServer } from './common.js';
-import { createExpressApp, type SessionStorage } from './express-auth.js';
-
-const REDIS_URL = 'redis://127.0.0.1:6379';
+import { type BenchUser, lifecycleOf, onSocket, type ScenarioServer } from './common.js';
+import { createExpressApp } from './express-auth.js';
+import { revocationBus, storageFromEnv } from './sessions.js';
 
 export async function createWsAuthExpressServer(): Promise<ScenarioServer> {
-  const prefix = process.env.BENCH_REDIS_PREFIX;
-  const storage: SessionStorage | undefined =
-    prefix === undefined ? undefined : { redis: new Redis(REDIS_URL), prefix };
-  const bus =
-    storage === undefined
-      ? undefined
-      : new RedisRevocationBus({ redis: storage.redis, prefix: storage.prefix });
-  await bus?.ready();
+  const storage = storageFromEnv();
+  const bus = await revocationBus(storage);
 
   const { app, auth } = createExpressApp(storage);
   const wsauth = createWsAuth(app, { lifecycle: { bus } });
@@ -32,12 +23,5 @@ export async function createWsAuthExpressServer(): Promise<ScenarioServer> {
 
   const server = createServer(app);
   wsauth.attach(server);
-  return {
-    server,
-    loginPath: '/login',
-    lifecycle: {
-      revalidateAll: () => wsauth.core.lifecycle.revalidateAll(),
-      pendingRevalidations: () => wsauth.core.lifecycle.pendingRevalidations,
-    },
-  };
+  return { server, loginPath: '/login', lifecycle: lifecycleOf(wsauth.core) };
 }
