@@ -23,7 +23,8 @@ export type HandshakeOutcome =
 export interface HandshakeHost {
   readonly authTimeoutMs: number;
   readonly rewriteRedirects: boolean;
-  upgrade(handshake: Handshake, head: Buffer, headers: string[]): Promise<WebSocket>;
+  /** Completes the upgrade with ws and returns the socket; throws when ws did not complete it. */
+  upgrade(handshake: Handshake, head: Buffer, headers: string[]): WebSocket;
   settled(handshake: Handshake, outcome: HandshakeOutcome): void;
   failed(handshake: Handshake, error: unknown): void;
   /** Tells whether a 401 or 403 for this request is sent as a close code after a 101. */
@@ -156,7 +157,7 @@ export class Handshake {
     return true;
   }
 
-  async #upgrade(input: AcceptInput, handler: SocketHandler, headers: string[]): Promise<void> {
+  #upgrade(input: AcceptInput, handler: SocketHandler, headers: string[]): void {
     if (this.#state !== 'accepting') {
       return;
     }
@@ -167,7 +168,7 @@ export class Handshake {
 
     let socket: WebSocket;
     try {
-      socket = await this.#host.upgrade(this, head, headers);
+      socket = this.#host.upgrade(this, head, headers);
     } catch (error) {
       this.#host.failed(this, error);
       this.socket.destroy();

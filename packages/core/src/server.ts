@@ -218,31 +218,33 @@ export class WsAuthServer implements HandshakeHost {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  upgrade(handshake: Handshake, head: Buffer, headers: string[]): Promise<WebSocket> {
+  upgrade(handshake: Handshake, head: Buffer, headers: string[]): WebSocket {
     const { req, socket } = handshake;
     this.#extraHeaders.set(req, headers);
     this.#protocols.set(req, handshake.protocol);
 
-    return new Promise<WebSocket>((resolve, reject) => {
-      let upgraded = false;
+    let upgraded: WebSocket | undefined;
+    try {
+      // Without verifyClient, ws completes synchronously, or writes an error response itself and
+      // never calls back.
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        upgraded = true;
-        // ws emits protocol errors (bad frames, oversized messages) on the socket and then closes
-        // it with 1002 or 1009; without a listener the emit would crash the process.
-        ws.on('error', this.#onSocketError);
-        // The handshake paused the socket; ws only adds a data listener, which does not resume.
-        socket.resume();
-        resolve(ws);
+        upgraded = ws;
       });
-      // ws completes synchronously, or writes an error response itself and never calls back.
-      if (!upgraded) {
-        reject(new Error('ws did not complete the upgrade'));
-      }
-    }).finally(() => {
+    } finally {
       this.#extraHeaders.delete(req);
       this.#protocols.delete(req);
       socket.off('error', ignoreSocketError);
-    });
+    }
+    if (upgraded === undefined) {
+      throw new Error('ws did not complete the upgrade');
+    }
+
+    // ws emits protocol errors (bad frames, oversized messages) on the socket and then closes it
+    // with 1002 or 1009; without a listener the emit would crash the process.
+    upgraded.on('error', this.#onSocketError);
+    // The handshake paused the socket; ws only adds a data listener, which does not resume.
+    socket.resume();
+    return upgraded;
   }
 
   settled(handshake: Handshake, outcome: HandshakeOutcome): void {
@@ -255,12 +257,15 @@ export class WsAuthServer implements HandshakeHost {
     this.#routers.delete(handshake);
 
     if (outcome.kind === 'accept') {
+      // ws and the app add 'close' listeners to the WebSocket. A third one there would grow its
+      // listener array to about 20 slots, while the TCP socket has only ws's listener.
       this.lifecycle.register(
         outcome.socket,
         outcome.context,
         handshake.req,
         handshake.startedAt,
         router,
+        handshake.socket,
       );
       for (const extension of this.#extensions) {
         extension.onAccept?.(outcome.socket, outcome.context, handshake);
@@ -283,27 +288,61 @@ export class WsAuthServer implements HandshakeHost {
     );
   }
 
-  async #runChain(handshake: Handshake, router: UpgradeRouter): Promise<void> {
-    try {
-      for (const extension of this.#extensions) {
-        const rejected = await extension.beforeChain?.(handshake);
-        if (handshake.settled) {
-          return;
-        }
-        if (rejected !== undefined) {
-          handshake.reject(rejected);
-          return;
-        }
-      }
-      const redeeming = this.tickets.redeem(handshake);
-      const ticketRejected = redeeming === undefined ? undefined : await redeeming;
+  // Without extensions or a ticket to redeem, the chain starts in the same tick.
+  #runChain(handshake: Handshake, router: UpgradeRouter): void {
+    if (this.#extensions.length > 0) {
+      this.#runExtensionsThenChain(handshake, router).catch((error: unknown) =>
+        handshake.fail(error),
+      );
+      return;
+    }
+    const redeeming = this.tickets.redeem(handshake);
+    if (redeeming !== undefined) {
+      this.#redeemThenChain(handshake, router, redeeming).catch((error: unknown) =>
+        handshake.fail(error),
+      );
+      return;
+    }
+    this.#dispatch(handshake, router);
+  }
+
+  async #runExtensionsThenChain(handshake: Handshake, router: UpgradeRouter): Promise<void> {
+    for (const extension of this.#extensions) {
+      const rejected = await extension.beforeChain?.(handshake);
       if (handshake.settled) {
         return;
       }
-      if (ticketRejected !== undefined) {
-        handshake.reject(ticketRejected);
+      if (rejected !== undefined) {
+        handshake.reject(rejected);
         return;
       }
+    }
+    const redeeming = this.tickets.redeem(handshake);
+    if (redeeming === undefined) {
+      this.#dispatch(handshake, router);
+    } else {
+      await this.#redeemThenChain(handshake, router, redeeming);
+    }
+  }
+
+  async #redeemThenChain(
+    handshake: Handshake,
+    router: UpgradeRouter,
+    redeeming: Promise<Rejection | undefined>,
+  ): Promise<void> {
+    const rejected = await redeeming;
+    if (handshake.settled) {
+      return;
+    }
+    if (rejected !== undefined) {
+      handshake.reject(rejected);
+      return;
+    }
+    this.#dispatch(handshake, router);
+  }
+
+  #dispatch(handshake: Handshake, router: UpgradeRouter): void {
+    try {
       router.dispatch(handshake);
     } catch (error) {
       handshake.fail(error);

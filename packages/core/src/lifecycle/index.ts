@@ -1,5 +1,6 @@
 export { InProcessBus } from './bus.js';
 export {
+  type CloseSource,
   Lifecycle,
   type SocketCloseCause,
   type SocketCloseEvent,

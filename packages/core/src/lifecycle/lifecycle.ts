@@ -43,10 +43,15 @@ export interface SocketCloseEvent {
 export const socketCloseChannelName = 'wsauth:socket:close';
 const closeChannel = diagnosticsChannel.channel(socketCloseChannelName);
 
-// The registry entry of a socket, kept on the socket so that one shared 'close' listener serves
-// every socket instead of a closure per socket.
+/** An emitter whose 'close' event ends a registration. */
+export interface CloseSource {
+  on(event: 'close', listener: (this: CloseSource) => void): unknown;
+}
+
+// The registry entry of a socket, kept on its close source so that one shared 'close' listener
+// serves every socket instead of a closure per socket.
 const kEntry = Symbol('wsauth.lifecycleEntry');
-type TaggedSocket = RegisteredSocket & { [kEntry]?: SocketEntry };
+type TaggedSource = CloseSource & { [kEntry]?: SocketEntry };
 
 const UNAUTHORIZED = 4401;
 const TRY_AGAIN_LATER = 1013;
@@ -72,7 +77,7 @@ export class Lifecycle {
   #running = 0;
   #pumpScheduled = false;
   #closed = false;
-  readonly #onSocketClose: (this: RegisteredSocket) => void;
+  readonly #onSocketClose: (this: CloseSource) => void;
 
   constructor(host: LifecycleHost) {
     this.#host = host;
@@ -80,7 +85,7 @@ export class Lifecycle {
     this.#recent = new RecentRevocations(host.authTimeoutMs + RECENT_MARGIN_MS);
     this.#schedule = new Schedule((entry) => this.#enqueue(entry));
     const forget = (entry: SocketEntry): void => this.#forget(entry);
-    this.#onSocketClose = function (this: TaggedSocket) {
+    this.#onSocketClose = function (this: TaggedSource) {
       const entry = this[kEntry];
       if (entry !== undefined) {
         this[kEntry] = undefined;
@@ -105,7 +110,9 @@ export class Lifecycle {
 
   /**
    * Registers an accepted socket until it closes. Only the credential headers and the path of
-   * `req` are kept. `startedAt` is the handshake's `performance.now()` start time.
+   * `req` are kept. `startedAt` is the handshake's `performance.now()` start time. The entry ends
+   * when `closeSource` emits 'close': by default the socket itself, and for a `ws` socket the TCP
+   * socket under it, whose listener list stays short.
    */
   register(
     socket: RegisteredSocket,
@@ -113,6 +120,7 @@ export class Lifecycle {
     req: Pick<IncomingMessage, 'headers' | 'url'>,
     startedAt: number,
     router: RevalidationTargetRouter | undefined,
+    closeSource: CloseSource = socket,
   ): void {
     const missed = this.#recent.match(context, startedAt);
     if (missed !== undefined) {
@@ -135,8 +143,8 @@ export class Lifecycle {
       dueAt: 0,
     };
     this.registry.add(entry);
-    (socket as TaggedSocket)[kEntry] = entry;
-    socket.on('close', this.#onSocketClose);
+    (closeSource as TaggedSource)[kEntry] = entry;
+    closeSource.on('close', this.#onSocketClose);
     this.#scheduleNext(entry, Date.now());
   }
 
