@@ -84,6 +84,13 @@ export interface WsAuthOptions {
    */
   trustProxy?: TrustProxy;
   /**
+   * Header that lists the client address and the proxies behind trusted proxies, read the way
+   * Express reads `X-Forwarded-For`. A function is called for each handshake. Adapters fill it
+   * from the framework's setting, such as Koa's `app.proxyIpHeader`.
+   * @default 'x-forwarded-for'
+   */
+  forwardedForHeader?: string | (() => string);
+  /**
    * Logger with pino's call shape. wsauth never writes to the console.
    * @default undefined
    */
@@ -146,6 +153,8 @@ export interface ResolvedOptions {
   readonly maxHeaderCount: number;
   readonly maxSubprotocolHeaderLength: number;
   readonly trustProxy: TrustProxy;
+  /** Returns the lower-case name of the forwarded-for header. */
+  readonly forwardedForHeader: () => string;
   readonly logger: WsAuthLogger | undefined;
   readonly wsServer: WebSocketServer;
   readonly subprotocolCarrier: boolean;
@@ -204,6 +213,7 @@ export function resolveOptions(options: WsAuthOptions = {}): ResolvedOptions {
       4096,
     ),
     trustProxy: optionalFunction('trustProxy', options.trustProxy) ?? (() => false),
+    forwardedForHeader: resolveForwardedForHeader(options.forwardedForHeader),
     logger: resolveLogger(options.logger),
     wsServer: resolveWsServer(options),
     subprotocolCarrier:
@@ -308,6 +318,27 @@ function stringList(name: string, value: readonly string[] | undefined): readonl
     invalidOption(name, value, 'an array of non-empty strings');
   }
   return [...value];
+}
+
+const FORWARDED_FOR = 'x-forwarded-for';
+
+// A function (Koa's app.proxyIpHeader) is read per handshake, so a later change applies. An
+// invalid value it returns falls back to X-Forwarded-For rather than failing the handshake.
+function resolveForwardedForHeader(value: string | (() => string) | undefined): () => string {
+  if (value === undefined) {
+    return () => FORWARDED_FOR;
+  }
+  if (typeof value === 'function') {
+    return () => {
+      const name = value();
+      return typeof name === 'string' && name !== '' ? name.toLowerCase() : FORWARDED_FOR;
+    };
+  }
+  if (typeof value !== 'string' || value === '') {
+    invalidOption('forwardedForHeader', value, 'a header name or a function that returns one');
+  }
+  const name = value.toLowerCase();
+  return () => name;
 }
 
 function optionalFunction<T>(name: string, value: T | undefined): T | undefined {

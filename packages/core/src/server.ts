@@ -77,7 +77,7 @@ export class WsAuthServer implements HandshakeHost {
   constructor(options?: WsAuthOptions) {
     this.options = resolveOptions(options);
     this.#limiter = new HandshakeLimiter(this.options.limits);
-    this.tickets = new Tickets(this.options.tickets, this.options.trustProxy);
+    this.tickets = new Tickets(this.options.tickets, (req) => this.#clientAddressOf(req));
     this.lifecycle = new Lifecycle({
       options: this.options.lifecycle,
       logger: this.options.logger,
@@ -160,7 +160,7 @@ export class WsAuthServer implements HandshakeHost {
       return;
     }
 
-    const client = clientAddress(req, this.options.trustProxy) ?? '';
+    const client = this.#clientAddressOf(req) ?? '';
     const early =
       checkShape(req, this.options) ??
       this.#limiter.checkRate(client) ??
@@ -272,6 +272,10 @@ export class WsAuthServer implements HandshakeHost {
       }
     }
     this.#report(handshake.req, outcome, handshake.startedAt);
+  }
+
+  #clientAddressOf(req: IncomingMessage): string | undefined {
+    return clientAddress(req, this.options.trustProxy, this.options.forwardedForHeader());
   }
 
   #onSocketError = (error: Error): void => {
@@ -399,7 +403,7 @@ export class WsAuthServer implements HandshakeHost {
     const event: HandshakeEvent = {
       outcome: outcome.kind,
       path: redactUrl(req.url),
-      ip: clientAddress(req, this.options.trustProxy),
+      ip: this.#clientAddressOf(req),
       origin: req.headers.origin,
       userId: outcome.kind === 'accept' ? outcome.context.userId : undefined,
       status: statusOf(outcome),

@@ -39,7 +39,8 @@ export type ExpressSocketHandler = (
 ) => void | Promise<void>;
 
 /** Options of {@link createWsAuth}. */
-export interface ExpressWsAuthOptions extends Omit<WsAuthOptions, 'trustProxy'> {
+export interface ExpressWsAuthOptions
+  extends Omit<WsAuthOptions, 'trustProxy' | 'forwardedForHeader'> {
   /**
    * Derives the auth context from the request after the chain accepted it.
    * @default reads `req.user`, `req.user.id`, `req.sessionID` and the session cookie's expiry

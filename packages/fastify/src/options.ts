@@ -2,7 +2,8 @@ import { type AcceptInput, ErrorCodes, WsAuthError, type WsAuthOptions } from '@
 import type { FastifyRequest } from 'fastify';
 
 /** Options of the wsauth Fastify plugin. */
-export interface FastifyWsAuthOptions extends Omit<WsAuthOptions, 'trustProxy' | 'wsServer'> {
+export interface FastifyWsAuthOptions
+  extends Omit<WsAuthOptions, 'trustProxy' | 'forwardedForHeader' | 'wsServer'> {
   /**
    * Derives the auth context of an accepted socket from the request, after every hook of the
    * route passed.

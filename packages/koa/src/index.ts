@@ -17,7 +17,7 @@ import {
 import type Koa from 'koa';
 import type { Middleware, ParameterizedContext } from 'koa';
 import type { WebSocket } from 'ws';
-import { trustProxyOf } from './proxy.js';
+import { forwardedForHeaderOf, trustProxyOf } from './proxy.js';
 import { createRouteMarker, RouteTable, type WebSocketPath } from './routes.js';
 import { type ContextReader, KoaUpgrade } from './upgrade.js';
 
@@ -46,8 +46,11 @@ declare module 'koa' {
 
 type Context = ParameterizedContext;
 
-/** Options of {@link createWsAuth}. `trustProxy` follows `app.proxy` and `app.maxIpsCount`. */
-export interface KoaWsAuthOptions extends Omit<WsAuthOptions, 'trustProxy'> {
+/**
+ * Options of {@link createWsAuth}. The proxy rules follow `app.proxy`, `app.maxIpsCount` and
+ * `app.proxyIpHeader`.
+ */
+export interface KoaWsAuthOptions extends Omit<WsAuthOptions, 'trustProxy' | 'forwardedForHeader'> {
   /**
    * WebSocket paths besides the @koa/router routes marked with `wsauth.route`: an exact
    * pathname, a RegExp tested against the pathname, or a function of the pathname.
@@ -116,7 +119,11 @@ export function createWsAuth<StateT, ContextT>(
       'Invalid option "paths": expected an array of pathnames, RegExps or functions.',
     );
   }
-  const core = new WsAuthServer({ ...coreOptions, trustProxy: trustProxyOf(app) });
+  const core = new WsAuthServer({
+    ...coreOptions,
+    trustProxy: trustProxyOf(app),
+    forwardedForHeader: forwardedForHeaderOf(app),
+  });
   const internals = app as unknown as KoaInternals;
   const middleware = createMiddleware();
   const routes = new RouteTable(paths, internals.middleware);

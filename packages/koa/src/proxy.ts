@@ -4,6 +4,7 @@ import type { TrustProxy } from '@wsauth/core';
 export interface ProxySettings {
   proxy: boolean;
   maxIpsCount: number;
+  proxyIpHeader: string;
 }
 
 /**
@@ -11,8 +12,6 @@ export interface ProxySettings {
  * `app.maxIpsCount` only that many hops from the socket peer, which yields the same client
  * address as `ctx.ip`. The settings are read at call time, so a later `app.proxy = true` applies.
  */
-// NOTE: `app.proxyIpHeader` is not followed. The core reads the client address from
-// X-Forwarded-For only, so with another header it takes the proxy's address for the client's.
 export function trustProxyOf(app: ProxySettings): TrustProxy {
   return (_address, hop) => {
     if (app.proxy !== true) {
@@ -21,4 +20,9 @@ export function trustProxyOf(app: ProxySettings): TrustProxy {
     const max = app.maxIpsCount;
     return !(Number.isInteger(max) && max > 0) || hop < max;
   };
+}
+
+/** Returns the header Koa reads the forwarded client address from, at call time. */
+export function forwardedForHeaderOf(app: ProxySettings): () => string {
+  return () => app.proxyIpHeader;
 }

@@ -148,6 +148,34 @@ describe.each(koaVersions)('%s trust proxy', (_name, Koa) => {
     expect(ips).toEqual(['198.51.100.2']);
     expect(events.map((event) => event.ip)).toEqual(['198.51.100.2']);
   });
+  it('reads the client address from app.proxyIpHeader', async () => {
+    const ips: string[] = [];
+    const events: HandshakeEvent[] = [];
+    const onAccept = (message: unknown) => events.push(message as HandshakeEvent);
+    diagnosticsChannel.subscribe(channelNames.accept, onAccept);
+    onCleanup(() => {
+      diagnosticsChannel.unsubscribe(channelNames.accept, onAccept);
+    });
+
+    const fixture = await startFixture(Koa, {}, ({ app, router, wsauth }) => {
+      app.proxy = true;
+      app.proxyIpHeader = 'X-Real-IP';
+      router.get('/ws/ip', wsauth.route, async (ctx) => {
+        ips.push(ctx.ip);
+        await ctx.ws();
+      });
+    });
+    const response = await rawRequest(fixture.port, '/ws/ip', {
+      ...handshakeHeaders(fixture.port),
+      // A client-supplied X-Forwarded-For that the proxy passed through must not count.
+      'X-Forwarded-For': '192.0.2.66',
+      'X-Real-IP': '203.0.113.9',
+    });
+
+    expect(response.status).toBe(101);
+    expect(ips).toEqual(['203.0.113.9']);
+    expect(events.map((event) => event.ip)).toEqual(['203.0.113.9']);
+  });
 });
 
 describe.each(koaVersions)('%s route declaration', (_name, Koa) => {

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { clientAddress } from '../address.js';
 import { ErrorCodes, invalidOption, WsAuthError } from '../errors.js';
 import type { Handshake } from '../handshake.js';
 import { normalizeOrigin } from '../origin.js';
 import { type Rejection, rejection } from '../rejection.js';
-import type { TrustProxy, WsAuthUser } from '../types.js';
+import type { WsAuthUser } from '../types.js';
 import { MemoryTicketStore, type TicketRecord, type TicketStore } from './ticket-store.js';
 
 /** Options for one-time tickets. */
@@ -68,17 +67,21 @@ export class Tickets {
   readonly enabled: boolean;
   readonly #bindIp: boolean;
   readonly #bindOrigin: boolean;
-  readonly #trustProxy: TrustProxy;
+  readonly #addressOf: (req: IncomingMessage) => string | undefined;
   readonly #extracted = new WeakMap<IncomingMessage, string>();
 
-  constructor(options: TicketOptions | false, trustProxy: TrustProxy) {
+  /** `addressOf` returns the client address of a request by the server's proxy rules. */
+  constructor(
+    options: TicketOptions | false,
+    addressOf: (req: IncomingMessage) => string | undefined,
+  ) {
     const resolved = resolveTicketOptions(options);
     this.enabled = options !== false;
     this.store = resolved.store;
     this.ttlMs = resolved.ttlMs;
     this.#bindIp = resolved.bindIp;
     this.#bindOrigin = resolved.bindOrigin;
-    this.#trustProxy = trustProxy;
+    this.#addressOf = addressOf;
   }
 
   /** Creates a ticket for an authenticated user. The ticket itself is never stored. */
@@ -184,7 +187,7 @@ export class Tickets {
   }
 
   #bindingsMatch(req: IncomingMessage, record: TicketRecord): boolean {
-    if (record.ip !== undefined && record.ip !== clientAddress(req, this.#trustProxy)) {
+    if (record.ip !== undefined && record.ip !== this.#addressOf(req)) {
       return false;
     }
     if (record.origin !== undefined) {
