@@ -103,6 +103,17 @@ describe.each(koaVersions)('%s client reset', (_name, Koa) => {
   });
 });
 
+/** Collects the accept events published until the test ends. */
+function acceptEvents(): HandshakeEvent[] {
+  const events: HandshakeEvent[] = [];
+  const onAccept = (message: unknown) => events.push(message as HandshakeEvent);
+  diagnosticsChannel.subscribe(channelNames.accept, onAccept);
+  onCleanup(() => {
+    diagnosticsChannel.unsubscribe(channelNames.accept, onAccept);
+  });
+  return events;
+}
+
 describe.each(koaVersions)('%s trust proxy', (_name, Koa) => {
   const forwarded = {
     Origin: 'https://app.example',
@@ -124,12 +135,7 @@ describe.each(koaVersions)('%s trust proxy', (_name, Koa) => {
 
   it('follows app.proxy and app.maxIpsCount like ctx.ip', async () => {
     const ips: string[] = [];
-    const events: HandshakeEvent[] = [];
-    const onAccept = (message: unknown) => events.push(message as HandshakeEvent);
-    diagnosticsChannel.subscribe(channelNames.accept, onAccept);
-    onCleanup(() => {
-      diagnosticsChannel.unsubscribe(channelNames.accept, onAccept);
-    });
+    const events = acceptEvents();
 
     const fixture = await startFixture(Koa, {}, ({ app, router, wsauth }) => {
       app.proxy = true;
@@ -150,12 +156,7 @@ describe.each(koaVersions)('%s trust proxy', (_name, Koa) => {
   });
   it('reads the client address from app.proxyIpHeader', async () => {
     const ips: string[] = [];
-    const events: HandshakeEvent[] = [];
-    const onAccept = (message: unknown) => events.push(message as HandshakeEvent);
-    diagnosticsChannel.subscribe(channelNames.accept, onAccept);
-    onCleanup(() => {
-      diagnosticsChannel.unsubscribe(channelNames.accept, onAccept);
-    });
+    const events = acceptEvents();
 
     const fixture = await startFixture(Koa, {}, ({ app, router, wsauth }) => {
       app.proxy = true;
