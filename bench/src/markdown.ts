@@ -167,7 +167,7 @@ function peersTable(results: BenchResults): string[] {
 function sameChainTable(results: BenchResults): string[] {
   const rows = Object.entries(results.same_chain).map(([adapter, comparison]) => [
     adapter,
-    comparison.peer,
+    results.scenarios.handshakes[comparison.reference]?.title ?? comparison.reference,
     fixed(comparison.throughput_ratio, 3),
     fixed(comparison.cpu_ratio, 3),
     fixed(comparison.extra_cpu_us_per_handshake, 0),
@@ -175,8 +175,8 @@ function sameChainTable(results: BenchResults): string[] {
   return table(
     [
       'adapter',
-      'peer with the same chain',
-      'handshakes/s ÷ peer',
+      'same chain without wsauth',
+      'handshakes/s ÷ reference',
       'server CPU ratio',
       'extra server CPU µs/handshake',
     ],
@@ -214,7 +214,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     ...peersTable(results),
     '',
-    'Each adapter against the peer that runs the same framework chain on the upgrade request',
+    'Each adapter against a server that runs the same framework chain on the upgrade request',
     "without wsauth's pipeline (origin check, limits, socket-bound response, lifecycle):",
     '',
     ...sameChainTable(results),

@@ -139,45 +139,46 @@ export function computeCpuRatios(m: Measurements): CpuRatios {
 }
 
 /**
- * The peer that runs the same framework chain (routing, session, passport, guard) on the upgrade
- * request and then upgrades, without a handshake pipeline: the closest hand-made equivalent of
- * each adapter.
+ * The server that runs the same framework chain (routing, session, passport, guard) on the
+ * upgrade request and then upgrades, without a handshake pipeline. For Express it is the S2 app
+ * run by hand in an `upgrade` listener; for Fastify and Koa, the peer that does the same.
  */
-export const SAME_CHAIN_PEERS: Record<Adapter, string> = {
-  express: 'peer_express-ws',
+export const SAME_CHAIN_REFERENCES: Record<Adapter, string> = {
+  express: 'S1b_handwritten_express_app',
   fastify: 'peer_fastify-websocket',
   koa: 'peer_koa-easy-ws',
 };
 
-/** wsauth against the peer that runs the same chain, for one adapter. */
+/** wsauth against the server that runs the same chain, for one adapter. */
 export interface SameChainComparison {
-  peer: string;
-  /** wsauth handshakes per second over the peer's. */
+  /** Scenario id of the reference server. */
+  reference: string;
+  /** wsauth handshakes per second over the reference's. */
   throughput_ratio: number | null;
-  /** The peer's server CPU per handshake over wsauth's. */
+  /** The reference's server CPU per handshake over wsauth's. */
   cpu_ratio: number | null;
-  /** Server CPU microseconds per handshake that wsauth spends beyond the peer. */
+  /** Server CPU microseconds per handshake that wsauth spends beyond the reference. */
   extra_cpu_us_per_handshake: number | null;
 }
 
-/** Compares each adapter with the peer that runs the same chain, which isolates wsauth's own cost. */
+/** Compares each adapter with the server that runs the same chain, which isolates wsauth's own cost. */
 export function computeSameChain(m: Measurements): Partial<Record<Adapter, SameChainComparison>> {
   const valid = (id: string): ScenarioResult | undefined =>
     m.handshakes[id]?.valid === true ? m.handshakes[id] : undefined;
   const comparisons: Partial<Record<Adapter, SameChainComparison>> = {};
   for (const adapter of ADAPTERS) {
     const wsauth = valid(`S2_wsauth_${adapter}`);
-    const peer = valid(SAME_CHAIN_PEERS[adapter]);
-    if (wsauth === undefined && peer === undefined) {
+    const reference = valid(SAME_CHAIN_REFERENCES[adapter]);
+    if (wsauth === undefined && reference === undefined) {
       continue;
     }
     const wsauthCpu = wsauth?.serverCpuUsPerOperation.median;
-    const peerCpu = peer?.serverCpuUsPerOperation.median;
+    const referenceCpu = reference?.serverCpuUsPerOperation.median;
     comparisons[adapter] = {
-      peer: SAME_CHAIN_PEERS[adapter].slice('peer_'.length),
-      throughput_ratio: ratio(wsauth?.throughput.median, peer?.throughput.median),
-      cpu_ratio: ratio(peerCpu, wsauthCpu),
-      extra_cpu_us_per_handshake: difference(wsauthCpu, peerCpu),
+      reference: SAME_CHAIN_REFERENCES[adapter],
+      throughput_ratio: ratio(wsauth?.throughput.median, reference?.throughput.median),
+      cpu_ratio: ratio(referenceCpu, wsauthCpu),
+      extra_cpu_us_per_handshake: difference(wsauthCpu, referenceCpu),
     };
   }
   return comparisons;

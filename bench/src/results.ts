@@ -44,7 +44,7 @@ export interface BenchResults {
   ratios_by_server_cpu: CpuRatios;
   targets: typeof TARGETS;
   peers: Record<string, number | null>;
-  /** Each adapter against the peer that runs the same framework chain; see `computeSameChain`. */
+  /** Each adapter against a server that runs the same framework chain; see `computeSameChain`. */
   same_chain: Partial<Record<Adapter, SameChainComparison>>;
   generator_bound: Record<string, boolean>;
   /** Store reads during the origin-rejection runs; the target is zero. */

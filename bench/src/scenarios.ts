@@ -90,6 +90,15 @@ export const HANDWRITTEN: Scenario = {
   expectedStatus: 101,
 };
 
+/** The Express app of S2 run by hand in an `upgrade` listener: the chain without the pipeline. */
+export const HANDWRITTEN_APP: Scenario = {
+  id: 'S1b_handwritten_express_app',
+  title: 'S1b hand-written upgrade listener running the Express app',
+  server: 'handwritten-express-app',
+  request: authenticated,
+  expectedStatus: 101,
+};
+
 const handwrittenVariants: Scenario[] = [
   {
     id: 'S3_origin_reject_handwritten',
@@ -143,7 +152,7 @@ export function handshakeScenarios(): Scenario[] {
   const wsauth = Object.entries(adapterServers).flatMap(([adapter, server]) =>
     wsauthScenarios(adapter as Adapter, server),
   );
-  return [RAW, HANDWRITTEN, ...wsauth, ...handwrittenVariants, ...PEERS];
+  return [RAW, HANDWRITTEN, HANDWRITTEN_APP, ...wsauth, ...handwrittenVariants, ...PEERS];
 }
 
 /** Returns the wsauth accept scenario of each adapter (memory, echo and latency use these). */

@@ -99,17 +99,17 @@ describe('computePeers', () => {
 });
 
 describe('computeSameChain', () => {
-  it('compares each adapter with its same-chain peer', () => {
+  it('compares each adapter with its same-chain reference', () => {
     const comparisons = computeSameChain(
       measurements([
         scenario('S2_wsauth_express', 1500, 400),
-        scenario('peer_express-ws', 2000, 300),
+        scenario('S1b_handwritten_express_app', 2000, 300),
         scenario('S2_wsauth_koa', 1000, 500),
         scenario('peer_koa-easy-ws', 1000, 500, false),
       ]),
     );
 
-    expect(comparisons.express?.peer).toBe('express-ws');
+    expect(comparisons.express?.reference).toBe('S1b_handwritten_express_app');
     expect(comparisons.express?.throughput_ratio).toBeCloseTo(0.75);
     expect(comparisons.express?.cpu_ratio).toBeCloseTo(0.75);
     expect(comparisons.express?.extra_cpu_us_per_handshake).toBeCloseTo(100);

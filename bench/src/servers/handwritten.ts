@@ -8,12 +8,14 @@ import { WebSocketServer } from 'ws';
 import { type BenchUser, onSocket, type ScenarioServer } from './common.js';
 import { createExpressApp } from './express-auth.js';
 
-function refuse(socket: Duplex, statusLine: string): void {
+/** Writes a bodiless response with `statusLine` and closes the socket. */
+export function refuse(socket: Duplex, statusLine: string): void {
   socket.write(`HTTP/1.1 ${statusLine}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
 }
 
-function onSocketError(): void {}
+/** Keeps a socket error during the handshake from crashing the process. */
+export function onSocketError(): void {}
 
 export function createHandwrittenServer(): ScenarioServer {
   const { app, auth } = createExpressApp();

@@ -3,6 +3,7 @@ import type { ScenarioServer } from './common.js';
 import { createExpressWsServer } from './express-ws.js';
 import { createFastifyWebsocketServer, createWsAuthFastifyServer } from './fastify-websocket.js';
 import { createHandwrittenServer } from './handwritten.js';
+import { createHandwrittenAppServer } from './handwritten-app.js';
 import { createKoaEasyWsServer, createWsAuthKoaServer } from './koa-easy-ws.js';
 import { createRawServer } from './raw.js';
 import { createSocketIoServer } from './socketio.js';
@@ -11,6 +12,7 @@ import { createWsAuthExpressServer } from './wsauth-express.js';
 export const serverFactories = {
   raw: createRawServer,
   handwritten: createHandwrittenServer,
+  'handwritten-express-app': createHandwrittenAppServer,
   'wsauth-express': createWsAuthExpressServer,
   'wsauth-fastify': createWsAuthFastifyServer,
   'wsauth-koa': createWsAuthKoaServer,
