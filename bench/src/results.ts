@@ -1,6 +1,7 @@
 // The shape of bench/results/latest.json.
 import { execSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { LogoutResult, SweepSummary } from './lifecycle.js';
 import type { BenchConfig, MemoryResult, ScenarioResult } from './measure.js';
 import type { Placement } from './procs.js';
@@ -74,10 +75,20 @@ export function machineInfo(placement: Placement, loadAtStart: number[]): Machin
   };
 }
 
-function currentCommit(): string {
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Returns the commit the packages and the bench come from, marked when they have uncommitted
+ * changes (results files aside). Read it when the run starts: the tree may change while it runs.
+ */
+export function currentCommit(): string {
   try {
-    const dirty = execSync('git status --porcelain -- packages bench', { encoding: 'utf8' }).trim();
-    const head = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    const options = { cwd: REPO_ROOT, encoding: 'utf8' } as const;
+    const dirty = execSync(
+      "git status --porcelain -- packages bench ':(exclude)bench/results'",
+      options,
+    ).trim();
+    const head = execSync('git rev-parse --short HEAD', options).trim();
     return dirty === '' ? head : `${head} with uncommitted changes`;
   } catch {
     return 'unknown';
@@ -90,6 +101,7 @@ export function assembleResults(
   placement: Placement,
   m: Measurements,
   loadAtStart: number[],
+  commit: string,
 ): BenchResults {
   const adapters = Object.fromEntries(
     ADAPTERS.map((adapter) => [adapter, { server: adapterServers[adapter] }]),
@@ -106,7 +118,7 @@ export function assembleResults(
   return {
     mode: config.mode,
     date: new Date().toISOString(),
-    commit: currentCommit(),
+    commit,
     machine: machineInfo(placement, loadAtStart),
     config,
     adapters,

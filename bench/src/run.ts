@@ -23,7 +23,7 @@ import {
 } from './measure.js';
 import { detectPlacement, startProcess } from './procs.js';
 import type { Measurements } from './report.js';
-import { assembleResults } from './results.js';
+import { assembleResults, currentCommit } from './results.js';
 import { HANDWRITTEN, handshakeScenarios, RAW, wsauthAccepting } from './scenarios.js';
 
 // Descriptors kept free of the open-file limit for the process's own files and listeners.
@@ -147,6 +147,7 @@ async function main(): Promise<void> {
     },
   });
   const loadAtStart = loadavg();
+  const commit = currentCommit();
   const placement = detectPlacement();
   const config = configFor(values.quick === true, placement.fileLimit);
   log(`${config.mode} mode, ${placement.pinned ? 'pinned with taskset' : 'not pinned'}`);
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     await generator.stop();
   }
 
-  const results = assembleResults(config, placement, measurements, loadAtStart);
+  const results = assembleResults(config, placement, measurements, loadAtStart, commit);
   const folder =
     values.output === undefined
       ? new URL('../results/', import.meta.url)
