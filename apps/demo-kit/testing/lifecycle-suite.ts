@@ -53,8 +53,8 @@ export function lifecycleSuite(harness: DemoHarness): void {
     return instance;
   }
 
-  async function open(instance: DemoInstance, cookie: string): Promise<WebSocket> {
-    const socket = await connect(instance.address, cookie);
+  async function open(instance: DemoInstance, cookie: string, path?: string): Promise<WebSocket> {
+    const socket = await connect(instance.address, cookie, path);
     sockets.push(socket);
     return socket;
   }
@@ -89,6 +89,21 @@ export function lifecycleSuite(harness: DemoHarness): void {
       expect(code).toBe(4401);
       expect(afterMs).toBeLessThan(1000);
       expect(await handshakeStatus(demo.address, cookie)).toBe(401);
+    });
+
+    it('closes a ticket socket on logout and refuses older tickets', async () => {
+      const demo = await start({ revalidateIntervalMs: 60_000 });
+      const cookie = await login(demo.address, harness.cookieName);
+      const used = await mintTicket(demo.address, cookie);
+      const unused = await mintTicket(demo.address, cookie);
+      const closed = closeOf(await open(demo, '', `/ws?ticket=${used}`));
+
+      await logout(demo.address, cookie);
+      const { code, afterMs } = await closed;
+
+      expect(code).toBe(4401);
+      expect(afterMs).toBeLessThan(1000);
+      expect(await handshakeStatus(demo.address, '', `/ws?ticket=${unused}`)).toBe(401);
     });
 
     it('closes the socket on another instance through Redis', async () => {
@@ -221,6 +236,15 @@ async function login(address: string, cookieName: string): Promise<string> {
   return pairs.join('; ');
 }
 
+async function mintTicket(address: string, cookie: string): Promise<string> {
+  const response = await fetch(`http://${address}/api/ws-ticket`, {
+    method: 'POST',
+    headers: { cookie, origin: `http://${address}` },
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { ticket: string }).ticket;
+}
+
 async function logout(address: string, cookie: string): Promise<void> {
   const response = await fetch(`http://${address}/logout`, {
     method: 'POST',
@@ -229,9 +253,14 @@ async function logout(address: string, cookie: string): Promise<void> {
   expect(response.status).toBe(204);
 }
 
-function connect(address: string, cookie: string): Promise<WebSocket> {
-  const socket = new WebSocket(`ws://${address}/ws`, {
-    headers: { cookie, origin: `http://${address}` },
+// An empty cookie sends none, as a page that connects with a ticket alone.
+function handshakeHeaders(address: string, cookie: string): Record<string, string> {
+  return cookie === '' ? { origin: `http://${address}` } : { cookie, origin: `http://${address}` };
+}
+
+function connect(address: string, cookie: string, path = '/ws'): Promise<WebSocket> {
+  const socket = new WebSocket(`ws://${address}${path}`, {
+    headers: handshakeHeaders(address, cookie),
   });
   return new Promise((resolve, reject) => {
     socket.once('open', () => resolve(socket));
@@ -242,9 +271,9 @@ function connect(address: string, cookie: string): Promise<WebSocket> {
   });
 }
 
-function handshakeStatus(address: string, cookie: string): Promise<number> {
-  const socket = new WebSocket(`ws://${address}/ws`, {
-    headers: { cookie, origin: `http://${address}` },
+function handshakeStatus(address: string, cookie: string, path = '/ws'): Promise<number> {
+  const socket = new WebSocket(`ws://${address}${path}`, {
+    headers: handshakeHeaders(address, cookie),
   });
   return new Promise((resolve) => {
     socket.once('open', () => {

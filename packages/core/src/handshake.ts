@@ -267,7 +267,10 @@ function contextFrom(
   return {
     user: input.user,
     userId: input.userId,
-    sessionId: input.sessionId,
+    // A ticket socket belongs to the session that minted the ticket, so that its logout closes
+    // it. The chain saw only a request without that session's cookie.
+    sessionId:
+      carried?.kind === 'ticket' ? (carried.sessionId ?? input.sessionId) : input.sessionId,
     expiresAt: input.expiresAt,
     credential: carried?.kind ?? input.credential ?? 'none',
     protocol,

@@ -77,11 +77,16 @@ export class WsAuthServer implements HandshakeHost {
   constructor(options?: WsAuthOptions) {
     this.options = resolveOptions(options);
     this.#limiter = new HandshakeLimiter(this.options.limits);
-    this.tickets = new Tickets(this.options.tickets, (req) => this.#clientAddressOf(req));
+    this.tickets = new Tickets(
+      this.options.tickets,
+      (req) => this.#clientAddressOf(req),
+      (target, since) => this.lifecycle.revokedSince(target, since),
+    );
     this.lifecycle = new Lifecycle({
       options: this.options.lifecycle,
       logger: this.options.logger,
       authTimeoutMs: this.options.authTimeoutMs,
+      ticketTtlMs: this.tickets.enabled ? this.tickets.ttlMs : 0,
       credentialCookies: this.options.origin.credentialCookies,
     });
     const wss = this.options.wsServer;

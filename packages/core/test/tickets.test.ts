@@ -268,6 +268,53 @@ describe('one-time tickets', () => {
   });
 });
 
+describe('tickets and revocation', () => {
+  async function mintForSession(sessionId: string): Promise<string> {
+    server = await startServer();
+    const minted = await server.core.tickets.mint({ userId: alice.id, user: alice, sessionId });
+    return minted.ticket;
+  }
+
+  it('ties a ticket socket to the minting session', async () => {
+    const ticket = await mintForSession('s-alice');
+    const socket = new WebSocket(`ws://127.0.0.1:${server!.port}/ws?ticket=${ticket}`);
+    await firstMessage(socket);
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+
+    expect(server!.accepted[0]?.sessionId).toBe('s-alice');
+    await expect(server!.core.revoke({ sessionId: 's-alice' })).resolves.toBe(1);
+    expect(await closed).toBe(4401);
+  });
+
+  it('refuses a ticket whose session was revoked after minting', async () => {
+    const ticket = await mintForSession('s-alice');
+    await server!.core.revoke({ sessionId: 's-alice' });
+    const response = await rawHandshake(server!.port, {}, `/ws?ticket=${ticket}`);
+
+    expect(response.status).toBe(401);
+    expect(response.text).toContain('signed out');
+    expect(server!.seen).toHaveLength(0);
+  });
+
+  it('refuses a ticket whose user was revoked after minting', async () => {
+    const ticket = await mintForSession('s-alice');
+    await server!.core.revoke({ userId: 'alice' });
+    const response = await rawHandshake(server!.port, {}, `/ws?ticket=${ticket}`);
+
+    expect(response.status).toBe(401);
+  });
+
+  it('redeems a ticket minted after a revocation', async () => {
+    server = await startServer();
+    await server.core.revoke({ userId: 'alice' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const minted = await server.core.tickets.mint({ userId: alice.id, user: alice });
+    const response = await rawHandshake(server.port, {}, `/ws?ticket=${minted.ticket}`);
+
+    expect(response.status).toBe(101);
+  });
+});
+
 describe('ticket redaction', () => {
   it('keeps tickets out of logs and events', async () => {
     const { logger, lines } = captureLogger();

@@ -107,8 +107,14 @@ function mintTicket(
   req: Request,
   context: (req: UpgradeRequest) => AcceptInput,
 ): Promise<MintedTicket> {
-  const { user, userId } = context(req);
-  return core.tickets.mint({ userId: userId ?? '', user, ip: req.ip, origin: req.headers.origin });
+  const { user, userId, sessionId } = context(req);
+  return core.tickets.mint({
+    userId: userId ?? '',
+    user,
+    sessionId,
+    ip: req.ip,
+    origin: req.headers.origin,
+  });
 }
 
 function dispatch(app: Application, handshake: Handshake): void {

@@ -153,10 +153,11 @@ function mintTicket(
   request: FastifyRequest,
   context: (request: FastifyRequest) => AcceptInput,
 ): Promise<MintedTicket> {
-  const { user, userId } = context(request);
+  const { user, userId, sessionId } = context(request);
   return core.tickets.mint({
     userId: userId ?? '',
     user,
+    sessionId,
     ip: request.ip,
     origin: request.headers.origin,
   });

@@ -184,10 +184,11 @@ function mintTicket(
   ctx: Context,
   context: ContextReader,
 ): Promise<MintedTicket> {
-  const { user, userId } = context(ctx);
+  const { user, userId, sessionId } = context(ctx);
   return core.tickets.mint({
     userId: userId ?? '',
     user,
+    sessionId,
     ip: ctx.ip,
     origin: ctx.get('origin') || undefined,
   });

@@ -6,4 +6,10 @@ import type { WsAuthUser } from '../types.js';
  */
 export type CarriedCredential =
   | { readonly kind: 'subprotocol' }
-  | { readonly kind: 'ticket'; readonly userId: string; readonly user: WsAuthUser | undefined };
+  | {
+      readonly kind: 'ticket';
+      readonly userId: string;
+      readonly user: WsAuthUser | undefined;
+      /** The session the ticket was minted from; the socket belongs to it. */
+      readonly sessionId: string | undefined;
+    };

@@ -10,6 +10,10 @@ export interface TicketRecord {
   readonly ip?: string;
   /** The origin the ticket is bound to, when the mint request had one and binding is on. */
   readonly origin?: string;
+  /** The session the ticket was minted from, if the minting request had one. */
+  readonly sessionId?: string;
+  /** When the ticket was minted, in epoch milliseconds. */
+  readonly issuedAt?: number;
 }
 
 /**

@@ -43,7 +43,18 @@ export interface TicketInput {
   ip?: string | undefined;
   /** The `Origin` header of the minting request, for origin binding. */
   origin?: string | undefined;
+  /**
+   * The session of the minting request. Revoking it (logout) refuses the ticket and closes the
+   * socket it opened, as for a socket opened with the session cookie.
+   */
+  sessionId?: string | undefined;
 }
+
+/** Checks whether the user or session of a ticket was revoked since `sinceEpochMs`. */
+export type RevokedSince = (
+  target: { userId: string; sessionId: string | undefined },
+  sinceEpochMs: number,
+) => boolean;
 
 /** A minted ticket, in the shape the demos' `POST /api/ws-ticket` returns. */
 export interface MintedTicket {
@@ -68,12 +79,17 @@ export class Tickets {
   readonly #bindIp: boolean;
   readonly #bindOrigin: boolean;
   readonly #addressOf: (req: IncomingMessage) => string | undefined;
+  readonly #revokedSince: RevokedSince;
   readonly #extracted = new WeakMap<IncomingMessage, string>();
 
-  /** `addressOf` returns the client address of a request by the server's proxy rules. */
+  /**
+   * `addressOf` returns the client address of a request by the server's proxy rules, and
+   * `revokedSince` checks whether a ticket's user or session was revoked after it was minted.
+   */
   constructor(
     options: TicketOptions | false,
     addressOf: (req: IncomingMessage) => string | undefined,
+    revokedSince: RevokedSince,
   ) {
     const resolved = resolveTicketOptions(options);
     this.enabled = options !== false;
@@ -82,6 +98,7 @@ export class Tickets {
     this.#bindIp = resolved.bindIp;
     this.#bindOrigin = resolved.bindOrigin;
     this.#addressOf = addressOf;
+    this.#revokedSince = revokedSince;
   }
 
   /** Creates a ticket for an authenticated user. The ticket itself is never stored. */
@@ -102,10 +119,13 @@ export class Tickets {
 
     const ticket = randomBytes(TICKET_BYTES).toString('base64url');
     const origin = input.origin === undefined ? undefined : normalizeOrigin(input.origin);
+    const now = Date.now();
     const record: TicketRecord = {
       userId: input.userId,
       user: input.user === undefined ? undefined : JSON.parse(JSON.stringify(input.user)),
-      expiresAt: Date.now() + this.ttlMs,
+      expiresAt: now + this.ttlMs,
+      issuedAt: now,
+      ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
       ...(this.#bindIp && input.ip !== undefined ? { ip: input.ip } : {}),
       ...(this.#bindOrigin && origin !== undefined ? { origin } : {}),
     };
@@ -177,11 +197,20 @@ export class Tickets {
         'The ticket is invalid, expired or already used.',
       );
     }
+    const target = { userId: record.userId, sessionId: record.sessionId };
+    if (this.#revokedSince(target, record.issuedAt ?? record.expiresAt - this.ttlMs)) {
+      return rejection(
+        401,
+        ErrorCodes.TICKET_REJECTED,
+        'The session or user of the ticket was signed out after it was minted.',
+      );
+    }
 
     handshake.credential = {
       kind: 'ticket',
       userId: record.userId,
       user: record.user as WsAuthUser | undefined,
+      sessionId: record.sessionId,
     };
     return undefined;
   }

@@ -82,7 +82,10 @@ export class Lifecycle {
   constructor(host: LifecycleHost) {
     this.#host = host;
     this.#bus = host.options.bus ?? new InProcessBus();
-    this.#recent = new RecentRevocations(host.authTimeoutMs + RECENT_MARGIN_MS);
+    // Revocations are remembered as long as a handshake or a ticket minted before them can last.
+    this.#recent = new RecentRevocations(
+      Math.max(host.authTimeoutMs, host.ticketTtlMs ?? 0) + RECENT_MARGIN_MS,
+    );
     this.#schedule = new Schedule((entry) => this.#enqueue(entry));
     const forget = (entry: SocketEntry): void => this.#forget(entry);
     this.#onSocketClose = function (this: TaggedSource) {
@@ -146,6 +149,17 @@ export class Lifecycle {
     (closeSource as TaggedSource)[kEntry] = entry;
     closeSource.on('close', this.#onSocketClose);
     this.#scheduleNext(entry, Date.now());
+  }
+
+  /**
+   * Checks whether the user or the session was revoked, on this instance or through the bus, since
+   * `sinceEpochMs`. It looks back as far as the longest of the auth deadline and the ticket TTL.
+   */
+  revokedSince(
+    target: { userId?: string | undefined; sessionId?: string | undefined },
+    sinceEpochMs: number,
+  ): boolean {
+    return this.#recent.match(target, sinceEpochMs - performance.timeOrigin) !== undefined;
   }
 
   /**

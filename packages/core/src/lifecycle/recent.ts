@@ -10,7 +10,8 @@ interface Remembered {
 /**
  * Revocations of the last few seconds. A handshake whose chain ran before a revocation but
  * completes after it would otherwise open a socket that the revocation missed; such a socket
- * is closed as soon as it registers. Times are `performance.now()` values.
+ * is closed as soon as it registers. A ticket minted before a revocation of its user or session
+ * is refused. Times are `performance.now()` values.
  */
 export class RecentRevocations {
   readonly #windowMs: number;
@@ -30,7 +31,10 @@ export class RecentRevocations {
   }
 
   /** Returns the revocation that a handshake started at `startedAt` missed, if any. */
-  match(context: AuthContext, startedAt: number): Remembered | undefined {
+  match(
+    context: Partial<Pick<AuthContext, 'userId' | 'sessionId'>>,
+    startedAt: number,
+  ): Remembered | undefined {
     if (this.#entries.size === 0) {
       return undefined;
     }
