@@ -107,14 +107,7 @@ function mintTicket(
   req: Request,
   context: (req: UpgradeRequest) => AcceptInput,
 ): Promise<MintedTicket> {
-  const { user, userId, sessionId } = context(req);
-  return core.tickets.mint({
-    userId: userId ?? '',
-    user,
-    sessionId,
-    ip: req.ip,
-    origin: req.headers.origin,
-  });
+  return core.tickets.mintFor(context(req), { ip: req.ip, origin: req.headers.origin });
 }
 
 function dispatch(app: Application, handshake: Handshake): void {

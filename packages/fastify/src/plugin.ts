@@ -153,14 +153,7 @@ function mintTicket(
   request: FastifyRequest,
   context: (request: FastifyRequest) => AcceptInput,
 ): Promise<MintedTicket> {
-  const { user, userId, sessionId } = context(request);
-  return core.tickets.mint({
-    userId: userId ?? '',
-    user,
-    sessionId,
-    ip: request.ip,
-    origin: request.headers.origin,
-  });
+  return core.tickets.mintFor(context(request), { ip: request.ip, origin: request.headers.origin });
 }
 
 function routerOptionsOf(fastify: FastifyInstance): RouterMatchOptions {

@@ -184,14 +184,7 @@ function mintTicket(
   ctx: Context,
   context: ContextReader,
 ): Promise<MintedTicket> {
-  const { user, userId, sessionId } = context(ctx);
-  return core.tickets.mint({
-    userId: userId ?? '',
-    user,
-    sessionId,
-    ip: ctx.ip,
-    origin: ctx.get('origin') || undefined,
-  });
+  return core.tickets.mintFor(context(ctx), { ip: ctx.ip, origin: ctx.get('origin') || undefined });
 }
 
 function createMiddleware(): Middleware {

@@ -4,7 +4,7 @@ import { ErrorCodes, invalidOption, WsAuthError } from '../errors.js';
 import type { Handshake } from '../handshake.js';
 import { normalizeOrigin } from '../origin.js';
 import { type Rejection, rejection } from '../rejection.js';
-import type { WsAuthUser } from '../types.js';
+import type { AcceptInput, WsAuthUser } from '../types.js';
 import { MemoryTicketStore, type TicketRecord, type TicketStore } from './ticket-store.js';
 
 /** Options for one-time tickets. */
@@ -131,6 +131,23 @@ export class Tickets {
     };
     await this.store.set(ticketKey(ticket), record, this.ttlMs);
     return { ticket, expiresIn: Math.ceil(this.ttlMs / 1000) };
+  }
+
+  /**
+   * Mints a ticket for the user and session an adapter read from an authenticated request, with
+   * that request's client address and `Origin` for the bindings.
+   */
+  mintFor(
+    auth: Pick<AcceptInput, 'user' | 'userId' | 'sessionId'>,
+    from: { ip?: string | undefined; origin?: string | undefined },
+  ): Promise<MintedTicket> {
+    return this.mint({
+      userId: auth.userId ?? '',
+      user: auth.user,
+      sessionId: auth.sessionId,
+      ip: from.ip,
+      origin: from.origin,
+    });
   }
 
   /**
