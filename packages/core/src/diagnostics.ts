@@ -30,22 +30,26 @@ export const channels = {
 
 /**
  * Replaces every query value of a request target with `[redacted]`, because tickets and
- * tokens travel in the query.
+ * tokens travel in the query. A fragment, which browsers never send but a hand-made client may,
+ * is replaced whole.
  */
 export function redactUrl(target: string | undefined): string {
   if (target === undefined) {
     return '';
   }
-  const queryStart = target.indexOf('?');
+  const fragmentStart = target.indexOf('#');
+  const beforeFragment = fragmentStart === -1 ? target : target.slice(0, fragmentStart);
+  const fragment = fragmentStart === -1 ? '' : '#[redacted]';
+  const queryStart = beforeFragment.indexOf('?');
   if (queryStart === -1) {
-    return target;
+    return beforeFragment + fragment;
   }
 
-  const pairs = target.slice(queryStart + 1).split('&');
+  const pairs = beforeFragment.slice(queryStart + 1).split('&');
   const redacted = pairs.map((pair) => {
     const separator = pair.indexOf('=');
     // A parameter without `=` may be a credential whose separator was percent-encoded.
     return separator === -1 ? '[redacted]' : `${pair.slice(0, separator)}=[redacted]`;
   });
-  return `${target.slice(0, queryStart)}?${redacted.join('&')}`;
+  return `${beforeFragment.slice(0, queryStart)}?${redacted.join('&')}${fragment}`;
 }

@@ -401,4 +401,11 @@ describe('origin header forms', () => {
     expect(redactUrl('/ws?ticket%3Dsecret-value&room=1')).toBe('/ws?[redacted]&room=[redacted]');
     expect(redactUrl('/ws')).toBe('/ws');
   });
+
+  it('redacts a fragment whole', async () => {
+    const { redactUrl } = await import('@wsauth/core');
+    expect(redactUrl('/ws#ticket=secret-value')).toBe('/ws#[redacted]');
+    expect(redactUrl('/ws?room=1#token=secret')).toBe('/ws?room=[redacted]#[redacted]');
+    expect(redactUrl('/ws?a#b?c=d')).toBe('/ws?[redacted]#[redacted]');
+  });
 });
