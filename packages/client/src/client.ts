@@ -4,7 +4,13 @@ import {
   type ResolvedReconnect,
   resolveReconnect,
 } from './backoff.js';
-import { asError, fetchTicket, tokenProtocols, withTicket } from './credentials.js';
+import {
+  asError,
+  fetchTicket,
+  invalidTokenReason,
+  tokenProtocols,
+  withTicket,
+} from './credentials.js';
 import { TypedEmitter } from './emitter.js';
 import type {
   CredentialSource,
@@ -184,6 +190,12 @@ export class WsAuthClient extends TypedEmitter<WsAuthClientEvents> {
     }
     if (token === undefined) {
       return { url, protocols: protocolsOrNone(appProtocols) };
+    }
+    const invalid = invalidTokenReason(appProtocols, token);
+    if (invalid !== undefined) {
+      this.#emitError(new Error(`${invalid} The client stopped without connecting.`));
+      this.#stop('gave-up');
+      return undefined;
     }
     return { url, protocols: tokenProtocols(appProtocols, token) };
   }

@@ -16,6 +16,34 @@ export function base64url(text: string): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
+// The server's default maxSubprotocolHeaderLength; a longer header gets 400.
+const MAX_PROTOCOL_HEADER_LENGTH = 4096;
+
+/**
+ * Returns why the server will refuse `token` with 400, or `undefined` when it is acceptable. The
+ * server takes only visible ASCII, and a browser gets a 400 as a bare 1006 close, so retrying
+ * such a token would go on until the attempts run out.
+ */
+export function invalidTokenReason(
+  appProtocols: readonly string[],
+  token: string,
+): string | undefined {
+  if (token === '') {
+    return 'The token is empty.';
+  }
+  for (let i = 0; i < token.length; i++) {
+    const code = token.charCodeAt(i);
+    if (code < 0x21 || code > 0x7e) {
+      return `The token has a character outside visible ASCII at index ${i}; a wsauth server accepts only characters from ! to ~.`;
+    }
+  }
+  const header = tokenProtocols(appProtocols, token).join(', ');
+  if (header.length > MAX_PROTOCOL_HEADER_LENGTH) {
+    return `The token makes the Sec-WebSocket-Protocol header ${header.length} characters long; a wsauth server accepts ${MAX_PROTOCOL_HEADER_LENGTH} by default.`;
+  }
+  return undefined;
+}
+
 /** Builds the offered subprotocols: the app's (or the marker) and then the token carrier. */
 export function tokenProtocols(appProtocols: readonly string[], token: string): string[] {
   const base = appProtocols.length === 0 ? [PROTOCOL_MARKER] : [...appProtocols];

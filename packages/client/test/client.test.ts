@@ -146,6 +146,26 @@ describe('WsAuthClient with a token', () => {
     });
   });
 
+  for (const [label, token] of [
+    ['an empty token', ''],
+    ['a token outside visible ASCII', 'caf\u00e9'],
+    ['a token too long for the header', 'x'.repeat(5000)],
+  ] as const) {
+    it(`stops with an error on ${label} without connecting`, async () => {
+      server = await startClientTestServer();
+      const ws = startClient({ url: `${server.url}/ws`, token, reconnect: fast });
+      const events = record(ws);
+      const error = next(ws, 'error');
+      ws.connect();
+      const stopped = await next(ws, 'stopped');
+
+      expect(stopped.reason).toBe('gave-up');
+      expect((await error).error.message).toContain('stopped without connecting');
+      expect(events).toEqual(['connecting', 'stopped']);
+      expect(server.handshakes).toHaveLength(0);
+    });
+  }
+
   it('stops on 4401 without reconnecting', async () => {
     server = await startClientTestServer();
     const ws = startClient({ url: `${server.url}/ws/close`, token: 'wrong', reconnect: fast });
