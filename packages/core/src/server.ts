@@ -77,11 +77,11 @@ export class WsAuthServer implements HandshakeHost {
   constructor(options?: WsAuthOptions) {
     this.options = resolveOptions(options);
     this.#limiter = new HandshakeLimiter(this.options.limits);
-    this.tickets = new Tickets(
-      this.options.tickets,
-      (req) => this.#clientAddressOf(req),
-      (target, since) => this.lifecycle.revokedSince(target, since),
-    );
+    this.tickets = new Tickets(this.options.tickets, {
+      addressOf: (req) => this.#clientAddressOf(req),
+      revokedSince: (target, since) => this.lifecycle.revokedSince(target, since),
+      bearerHeaders: this.options.lifecycle.credentialHeaders.filter((name) => name !== 'cookie'),
+    });
     this.lifecycle = new Lifecycle({
       options: this.options.lifecycle,
       logger: this.options.logger,

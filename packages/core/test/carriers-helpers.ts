@@ -39,7 +39,8 @@ export interface TestServer {
 
 /**
  * Starts an HTTP server whose WebSocket chain behaves like an adapter with a bearer guard: a
- * ticket user is taken as the user, else `Authorization: Bearer <key>` is looked up in `users`.
+ * ticket user is taken as the user, else `Authorization: Bearer <key>` or a `user=<key>` cookie
+ * is looked up in `users`.
  * `X-Status` makes the chain respond with that status instead.
  */
 export async function startServer(options: WsAuthOptions = {}): Promise<TestServer> {
@@ -87,7 +88,9 @@ function runChain(handshake: Handshake, seen: SeenRequest[], accepted: AuthConte
   }
 
   const carried = handshake.credential;
-  const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+  // A `user=<token>` cookie stands for a session cookie of that user.
+  const cookieToken = /(?:^|;\s*)user=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+  const bearer = req.headers.authorization?.replace(/^Bearer /, '') ?? cookieToken;
   const user = bearer === undefined ? undefined : users[bearer];
   const ticketUser = carried?.kind === 'ticket' ? (carried.user as TestUser) : undefined;
   const chosen = user ?? ticketUser;

@@ -104,7 +104,7 @@ describe('one-time tickets', () => {
     await rawHandshake(server.port, {}, `/ws?ticket=${ticket}`);
     const reuse = await rawHandshake(
       server.port,
-      { Authorization: 'Bearer bob-token' },
+      { Cookie: 'user=bob-token', Origin: `http://127.0.0.1:${server.port}` },
       `/ws?ticket=${ticket}`,
     );
 
@@ -116,12 +116,26 @@ describe('one-time tickets', () => {
     const { server, ticket } = await serverWithTicket();
     const response = await rawHandshake(
       server.port,
-      { Authorization: 'Bearer bob-token' },
+      { Cookie: 'user=bob-token', Origin: `http://127.0.0.1:${server.port}` },
       `/ws?ticket=${ticket}`,
     );
 
     expect(response.status).toBe(401);
+    expect(response.text).toContain('belongs to another user');
     expect(server.accepted).toHaveLength(0);
+  });
+
+  it('answers 400 to a ticket sent with a bearer header', async () => {
+    const { server, ticket } = await serverWithTicket();
+    for (const header of [{ Authorization: 'Bearer alice-token' }, { 'X-Api-Key': 'any' }]) {
+      const response = await rawHandshake(server.port, header, `/ws?ticket=${ticket}`);
+
+      expect(response.status).toBe(400);
+      expect(response.text).toContain('not both');
+    }
+    expect(server.seen).toHaveLength(0);
+    const redeemed = await rawHandshake(server.port, {}, `/ws?ticket=${ticket}`);
+    expect(redeemed.status).toBe(101);
   });
 
   it('redeems a ticket exactly once under concurrency', async () => {

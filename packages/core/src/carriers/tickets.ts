@@ -50,11 +50,22 @@ export interface TicketInput {
   sessionId?: string | undefined;
 }
 
-/** Checks whether the user or session of a ticket was revoked since `sinceEpochMs`. */
-export type RevokedSince = (
-  target: { userId: string; sessionId: string | undefined },
-  sinceEpochMs: number,
-) => boolean;
+/** The server services that tickets use. */
+export interface TicketHost {
+  /** Returns the client address of a request by the server's proxy rules. */
+  addressOf(req: IncomingMessage): string | undefined;
+  /** Checks whether the user or session of a ticket was revoked since `sinceEpochMs`. */
+  revokedSince(
+    target: { userId: string; sessionId: string | undefined },
+    sinceEpochMs: number,
+  ): boolean;
+  /**
+   * Lower-case names of the request headers that carry credentials other than cookies, such as
+   * `authorization`. A ticket sent with one of them is refused, because the two may name
+   * different users.
+   */
+  readonly bearerHeaders: readonly string[];
+}
 
 /** A minted ticket, in the shape the demos' `POST /api/ws-ticket` returns. */
 export interface MintedTicket {
@@ -78,27 +89,17 @@ export class Tickets {
   readonly enabled: boolean;
   readonly #bindIp: boolean;
   readonly #bindOrigin: boolean;
-  readonly #addressOf: (req: IncomingMessage) => string | undefined;
-  readonly #revokedSince: RevokedSince;
+  readonly #host: TicketHost;
   readonly #extracted = new WeakMap<IncomingMessage, string>();
 
-  /**
-   * `addressOf` returns the client address of a request by the server's proxy rules, and
-   * `revokedSince` checks whether a ticket's user or session was revoked after it was minted.
-   */
-  constructor(
-    options: TicketOptions | false,
-    addressOf: (req: IncomingMessage) => string | undefined,
-    revokedSince: RevokedSince,
-  ) {
+  constructor(options: TicketOptions | false, host: TicketHost) {
     const resolved = resolveTicketOptions(options);
     this.enabled = options !== false;
     this.store = resolved.store;
     this.ttlMs = resolved.ttlMs;
     this.#bindIp = resolved.bindIp;
     this.#bindOrigin = resolved.bindOrigin;
-    this.#addressOf = addressOf;
-    this.#revokedSince = revokedSince;
+    this.#host = host;
   }
 
   /** Creates a ticket for an authenticated user. The ticket itself is never stored. */
@@ -189,7 +190,11 @@ export class Tickets {
     }
     this.#extracted.delete(handshake.req);
 
-    if (handshake.credential !== undefined) {
+    const req = handshake.req;
+    if (
+      handshake.credential !== undefined ||
+      this.#host.bearerHeaders.some((name) => req.headers[name] !== undefined)
+    ) {
       return Promise.resolve(
         rejection(
           400,
@@ -215,7 +220,7 @@ export class Tickets {
       );
     }
     const target = { userId: record.userId, sessionId: record.sessionId };
-    if (this.#revokedSince(target, record.issuedAt ?? record.expiresAt - this.ttlMs)) {
+    if (this.#host.revokedSince(target, record.issuedAt ?? record.expiresAt - this.ttlMs)) {
       return rejection(
         401,
         ErrorCodes.TICKET_REJECTED,
@@ -233,7 +238,7 @@ export class Tickets {
   }
 
   #bindingsMatch(req: IncomingMessage, record: TicketRecord): boolean {
-    if (record.ip !== undefined && record.ip !== this.#addressOf(req)) {
+    if (record.ip !== undefined && record.ip !== this.#host.addressOf(req)) {
       return false;
     }
     if (record.origin !== undefined) {
