@@ -127,7 +127,11 @@ describe('one-time tickets', () => {
 
   it('answers 400 to a ticket sent with a bearer header', async () => {
     const { server, ticket } = await serverWithTicket();
-    for (const header of [{ Authorization: 'Bearer alice-token' }, { 'X-Api-Key': 'any' }]) {
+    const credentialHeaders: Record<string, string>[] = [
+      { Authorization: 'Bearer alice-token' },
+      { 'X-Api-Key': 'any' },
+    ];
+    for (const header of credentialHeaders) {
       const response = await rawHandshake(server.port, header, `/ws?ticket=${ticket}`);
 
       expect(response.status).toBe(400);
