@@ -9,39 +9,33 @@ import express, {
 import session, { type SessionData, Store } from 'express-session';
 import passport from 'passport';
 import { ALICE, type BenchUser, SESSION_SECRET, withLatency } from './common.js';
-import {
-  createBackend,
-  readSession,
-  type SessionBackend,
-  type SessionStorage,
-} from './sessions.js';
+import { BenchSessions, type SessionStorage } from './sessions.js';
 
 /**
- * A session store that counts reads and adds the injected latency to each. It replaces
- * MemoryStore (which warns under NODE_ENV=production) and, with a Redis backend,
- * connect-redis.
+ * An express-session store on the bench sessions. It replaces MemoryStore (which warns under
+ * NODE_ENV=production) and, with Redis storage, connect-redis.
  */
 class BenchStore extends Store {
-  readonly #backend: SessionBackend;
+  readonly #sessions: BenchSessions;
 
-  constructor(backend: SessionBackend) {
+  constructor(storage?: SessionStorage) {
     super();
-    this.#backend = backend;
+    this.#sessions = new BenchSessions(storage);
   }
 
   override get(sid: string, callback: (err: unknown, session?: SessionData | null) => void): void {
-    readSession(this.#backend, sid).then(
+    this.#sessions.get(sid).then(
       (session) => callback(null, (session as SessionData | undefined) ?? null),
       (error: unknown) => callback(error),
     );
   }
 
   override set(sid: string, session: SessionData, callback?: (err?: unknown) => void): void {
-    this.#backend.write(sid, JSON.stringify(session)).then(() => callback?.(), callback);
+    this.#sessions.set(sid, session).then(() => callback?.(), callback);
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
-    this.#backend.remove(sid).then(() => callback?.(), callback);
+    this.#sessions.destroy(sid).then(() => callback?.(), callback);
   }
 }
 
@@ -67,7 +61,7 @@ export interface ExpressAuth {
 
 /** Creates the session middleware and passport's session strategy with a counting store. */
 export function createExpressAuth(storage?: SessionStorage): ExpressAuth {
-  const store = new BenchStore(createBackend(storage));
+  const store = new BenchStore(storage);
   return {
     store,
     session: session({

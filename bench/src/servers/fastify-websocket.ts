@@ -19,43 +19,37 @@ import {
   SESSION_SECRET,
   withLatency,
 } from './common.js';
-import {
-  createBackend,
-  readSession,
-  revocationBus,
-  type SessionBackend,
-  storageFromEnv,
-} from './sessions.js';
+import { BenchSessions, revocationBus, type SessionStorage, storageFromEnv } from './sessions.js';
 
 type Done = (error?: unknown) => void;
 
-/** A @fastify/session store on the bench backend. */
+/** A @fastify/session store on the bench sessions. */
 class FastifyBenchStore implements SessionStore {
-  readonly #backend: SessionBackend;
+  readonly #sessions: BenchSessions;
 
-  constructor(backend: SessionBackend) {
-    this.#backend = backend;
+  constructor(storage?: SessionStorage) {
+    this.#sessions = new BenchSessions(storage);
   }
 
   get(sid: string, callback: (error: unknown, session?: Session | null) => void): void {
-    readSession(this.#backend, sid).then(
+    this.#sessions.get(sid).then(
       (session) => callback(null, (session as Session | undefined) ?? null),
       (error: unknown) => callback(error),
     );
   }
 
   set(sid: string, session: Session, callback: Done): void {
-    this.#backend.write(sid, JSON.stringify(session)).then(() => callback(), callback);
+    this.#sessions.set(sid, session).then(() => callback(), callback);
   }
 
   destroy(sid: string, callback: Done): void {
-    this.#backend.remove(sid).then(() => callback(), callback);
+    this.#sessions.destroy(sid).then(() => callback(), callback);
   }
 }
 
 async function createFastifyServer(withWsAuth: boolean): Promise<ScenarioServer> {
   const storage = storageFromEnv();
-  const store = new FastifyBenchStore(createBackend(storage));
+  const store = new FastifyBenchStore(storage);
   const app = Fastify({ logger: false });
   await app.register(fastifyCookie);
   await app.register(fastifySession, {

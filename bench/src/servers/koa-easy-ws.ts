@@ -19,35 +19,7 @@ import {
   SESSION_SECRET,
   withLatency,
 } from './common.js';
-import {
-  createBackend,
-  readSession,
-  revocationBus,
-  type SessionBackend,
-  type SessionStorage,
-  storageFromEnv,
-} from './sessions.js';
-
-/** A koa-session external store on the bench backend. */
-class KoaBenchStore {
-  readonly #backend: SessionBackend;
-
-  constructor(backend: SessionBackend) {
-    this.#backend = backend;
-  }
-
-  get(key: string): Promise<unknown> {
-    return readSession(this.#backend, key);
-  }
-
-  set(key: string, data: unknown): Promise<void> {
-    return this.#backend.write(key, JSON.stringify(data));
-  }
-
-  destroy(key: string): Promise<void> {
-    return this.#backend.remove(key);
-  }
-}
+import { BenchSessions, revocationBus, storageFromEnv } from './sessions.js';
 
 // koa-easy-ws is CommonJS (`module.exports = fn`) but its types declare a default export.
 const websocket = createRequire(import.meta.url)('koa-easy-ws') as () => Koa.Middleware;
@@ -60,7 +32,7 @@ passport.deserializeUser((id: string, done) => {
 });
 
 /** Builds the app; `upgradeMiddleware` gets the app and returns the middleware that goes first. */
-function createKoaApp(store: KoaBenchStore, upgradeMiddleware: (app: Koa) => Koa.Middleware): Koa {
+function createKoaApp(store: BenchSessions, upgradeMiddleware: (app: Koa) => Koa.Middleware): Koa {
   const app = new Koa();
   app.keys = [SESSION_SECRET];
   app.use(upgradeMiddleware(app));
@@ -95,14 +67,14 @@ function createKoaApp(store: KoaBenchStore, upgradeMiddleware: (app: Koa) => Koa
 }
 
 export function createKoaEasyWsServer(): ScenarioServer {
-  const app = createKoaApp(new KoaBenchStore(createBackend()), () => websocket());
+  const app = createKoaApp(new BenchSessions(), () => websocket());
   return { server: createServer(app.callback()), loginPath: '/login' };
 }
 
 export async function createWsAuthKoaServer(): Promise<ScenarioServer> {
-  const storage: SessionStorage | undefined = storageFromEnv();
+  const storage = storageFromEnv();
   const bus = await revocationBus(storage);
-  const store = new KoaBenchStore(createBackend(storage));
+  const store = new BenchSessions(storage);
   let wsauth: WsAuthKoa | undefined;
   const app = createKoaApp(store, (koa) => {
     wsauth = createWsAuth(koa, { paths: ['/ws'], lifecycle: { bus } });

@@ -8,8 +8,8 @@ import { counters, withLatency } from './common.js';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const SESSION_TTL_SECONDS = 86_400;
 
-/** The storage behind every session store of the bench: this process's memory, or Redis. */
-export interface SessionBackend {
+/** The storage behind the bench's session store: this process's memory, or Redis. */
+interface SessionBackend {
   read(sid: string): Promise<string | undefined>;
   write(sid: string, json: string): Promise<void>;
   remove(sid: string): Promise<void>;
@@ -64,19 +64,34 @@ function redisBackend({ redis, prefix }: SessionStorage): SessionBackend {
   };
 }
 
-/** Creates the backend for `storage`, or an in-memory one without it. */
-export function createBackend(storage?: SessionStorage): SessionBackend {
-  return storage === undefined ? memoryBackend() : redisBackend(storage);
-}
+/**
+ * The bench's session store with promise methods, which is koa-session's external store shape.
+ * Reads are counted and delayed by the injected latency; sessions are stored as JSON.
+ */
+export class BenchSessions {
+  readonly #backend: SessionBackend;
 
-/** Reads and parses one session, counting the read and adding the injected latency. */
-export function readSession(backend: SessionBackend, sid: string): Promise<unknown> {
-  counters.storeReads++;
-  return new Promise((resolve, reject) => {
-    withLatency(() => {
-      backend
-        .read(sid)
-        .then((json) => resolve(json === undefined ? undefined : JSON.parse(json)), reject);
+  /** Stores in `storage` (Redis), or in this process's memory without it. */
+  constructor(storage?: SessionStorage) {
+    this.#backend = storage === undefined ? memoryBackend() : redisBackend(storage);
+  }
+
+  get(sid: string): Promise<unknown> {
+    counters.storeReads++;
+    return new Promise((resolve, reject) => {
+      withLatency(() => {
+        this.#backend
+          .read(sid)
+          .then((json) => resolve(json === undefined ? undefined : JSON.parse(json)), reject);
+      });
     });
-  });
+  }
+
+  set(sid: string, data: unknown): Promise<void> {
+    return this.#backend.write(sid, JSON.stringify(data));
+  }
+
+  destroy(sid: string): Promise<void> {
+    return this.#backend.remove(sid);
+  }
 }
