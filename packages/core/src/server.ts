@@ -254,7 +254,8 @@ export class WsAuthServer implements HandshakeHost {
 
   settled(handshake: Handshake, outcome: HandshakeOutcome): void {
     this.#pending--;
-    this.#limiter.release(this.#clients.get(handshake.req) ?? '');
+    const client = this.#clients.get(handshake.req) ?? '';
+    this.#limiter.release(client);
     this.#clients.delete(handshake.req);
     // The request keeps its handshake after settling, so that middleware still running for a
     // client that left finds it `settled` instead of taking the request for a plain GET.
@@ -276,7 +277,7 @@ export class WsAuthServer implements HandshakeHost {
         extension.onAccept?.(outcome.socket, outcome.context, handshake);
       }
     }
-    this.#report(handshake.req, outcome, handshake.startedAt);
+    this.#report(handshake.req, outcome, handshake.startedAt, client);
   }
 
   #clientAddressOf(req: IncomingMessage): string | undefined {
@@ -398,7 +399,14 @@ export class WsAuthServer implements HandshakeHost {
     );
   }
 
-  #report(req: IncomingMessage, outcome: HandshakeOutcome, startedAt: number): void {
+  // `client` is the address the pipeline already read, '' when there was none; without it the
+  // address is read here.
+  #report(
+    req: IncomingMessage,
+    outcome: HandshakeOutcome,
+    startedAt: number,
+    client?: string,
+  ): void {
     const channel = channels[outcome.kind];
     const logger = this.options.logger;
     if (!channel.hasSubscribers && logger === undefined) {
@@ -408,7 +416,7 @@ export class WsAuthServer implements HandshakeHost {
     const event: HandshakeEvent = {
       outcome: outcome.kind,
       path: redactUrl(req.url),
-      ip: this.#clientAddressOf(req),
+      ip: (client ?? this.#clientAddressOf(req)) || undefined,
       origin: req.headers.origin,
       userId: outcome.kind === 'accept' ? outcome.context.userId : undefined,
       status: statusOf(outcome),
