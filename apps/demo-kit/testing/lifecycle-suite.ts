@@ -91,7 +91,7 @@ export function lifecycleSuite(harness: DemoHarness): void {
       expect(await handshakeStatus(demo.address, cookie)).toBe(401);
     });
 
-    it('closes a ticket socket on logout and refuses older tickets', async () => {
+    it('closes ticket sockets on logout', async () => {
       const demo = await start({ revalidateIntervalMs: 60_000 });
       const cookie = await login(demo.address, harness.cookieName);
       const used = await mintTicket(demo.address, cookie);

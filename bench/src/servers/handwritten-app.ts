@@ -7,7 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { WebSocketServer } from 'ws';
 import { type BenchUser, onSocket, type ScenarioServer } from './common.js';
 import { createExpressApp } from './express-auth.js';
-import { onSocketError, refuse } from './handwritten.js';
+import { onSocketError, rejectUpgrade } from './handwritten.js';
 
 // The raw socket and first bytes of an upgrade, for the route that completes it.
 const upgrades = new WeakMap<IncomingMessage, { socket: Duplex; head: Buffer }>();
@@ -24,7 +24,7 @@ export function createHandwrittenAppServer(): ScenarioServer {
     }
     const user = req.user as BenchUser | undefined;
     if (user === undefined) {
-      refuse(upgrade.socket, '401 Unauthorized');
+      rejectUpgrade(upgrade.socket, '401 Unauthorized');
       return;
     }
     upgrade.socket.removeListener('error', onSocketError);
@@ -36,12 +36,12 @@ export function createHandwrittenAppServer(): ScenarioServer {
     socket.on('error', onSocketError);
     // The same-origin check a careful hand-written listener adds for cookie auth.
     if (req.headers.origin !== `http://${req.headers.host}`) {
-      refuse(socket, '403 Forbidden');
+      rejectUpgrade(socket, '403 Forbidden');
       return;
     }
     upgrades.set(req, { socket, head });
     app(req as Request, new ServerResponse(req) as Response, () => {
-      refuse(socket, '404 Not Found');
+      rejectUpgrade(socket, '404 Not Found');
     });
   });
   return { server, loginPath: '/login' };

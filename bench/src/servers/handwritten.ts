@@ -9,7 +9,7 @@ import { type BenchUser, onSocket, type ScenarioServer } from './common.js';
 import { createExpressApp } from './express-auth.js';
 
 /** Writes a bodiless response with `statusLine` and closes the socket. */
-export function refuse(socket: Duplex, statusLine: string): void {
+export function rejectUpgrade(socket: Duplex, statusLine: string): void {
   socket.write(`HTTP/1.1 ${statusLine}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
 }
@@ -27,7 +27,7 @@ export function createHandwrittenServer(): ScenarioServer {
     socket.on('error', onSocketError);
     // The same-origin check a careful hand-written listener adds for cookie auth.
     if (req.headers.origin !== `http://${req.headers.host}`) {
-      refuse(socket, '403 Forbidden');
+      rejectUpgrade(socket, '403 Forbidden');
       return;
     }
 
@@ -37,7 +37,7 @@ export function createHandwrittenServer(): ScenarioServer {
       auth.passportSession(request, response, () => {
         const user = request.user as BenchUser | undefined;
         if (user === undefined) {
-          refuse(socket, '401 Unauthorized');
+          rejectUpgrade(socket, '401 Unauthorized');
           return;
         }
         socket.removeListener('error', onSocketError);

@@ -16,11 +16,11 @@ export function base64url(text: string): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-// The server's default maxSubprotocolHeaderLength; a longer header gets 400.
+// The server's default maxSubprotocolHeaderLength. A longer header gets 400.
 const MAX_PROTOCOL_HEADER_LENGTH = 4096;
 
 /**
- * Returns why the server will refuse `token` with 400, or `undefined` when it is acceptable. The
+ * Returns why the server will reject `token` with 400, or `undefined` when it is acceptable. The
  * server takes only visible ASCII, and a browser gets a 400 as a bare 1006 close, so retrying
  * such a token would go on until the attempts run out.
  */

@@ -1,5 +1,5 @@
 /**
- * Wraps a function of a string so that it runs once per distinct short argument. The cache holds
+ * Wraps a function of a string so that it runs once per distinct short argument. The cache keeps
  * at most `size` arguments of up to `maxLength` characters and is cleared when full, so a flood
  * of distinct values costs no more than having no cache.
  */

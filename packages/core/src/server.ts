@@ -399,8 +399,8 @@ export class WsAuthServer implements HandshakeHost {
     );
   }
 
-  // `client` is the address the pipeline already read, '' when there was none; without it the
-  // address is read here.
+  // `client` is the address the pipeline already read ('' when the socket had none). Early
+  // rejections come before that read, so the address is read here for them.
   #report(
     req: IncomingMessage,
     outcome: HandshakeOutcome,

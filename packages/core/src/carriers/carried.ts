@@ -10,6 +10,6 @@ export type CarriedCredential =
       readonly kind: 'ticket';
       readonly userId: string;
       readonly user: WsAuthUser | undefined;
-      /** The session the ticket was minted from; the socket belongs to it. */
+      /** The session the ticket was minted from, which the socket then belongs to. */
       readonly sessionId: string | undefined;
     };

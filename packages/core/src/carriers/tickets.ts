@@ -44,7 +44,7 @@ export interface TicketInput {
   /** The `Origin` header of the minting request, for origin binding. */
   origin?: string | undefined;
   /**
-   * The session of the minting request. Revoking it (logout) refuses the ticket and closes the
+   * The session of the minting request. Revoking it (logout) rejects the ticket and closes the
    * socket it opened, as for a socket opened with the session cookie.
    */
   sessionId?: string | undefined;
@@ -61,7 +61,7 @@ export interface TicketHost {
   ): boolean;
   /**
    * Lower-case names of the request headers that carry credentials other than cookies, such as
-   * `authorization`. A ticket sent with one of them is refused, because the two may name
+   * `authorization`. A ticket sent with one of them is rejected, because the two may name
    * different users.
    */
   readonly bearerHeaders: readonly string[];

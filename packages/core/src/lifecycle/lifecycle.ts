@@ -431,11 +431,11 @@ export function saveCredentials(
       continue;
     }
     const joined = Array.isArray(value) ? value.join(', ') : value;
-    const kept =
+    const narrowed =
       name === 'cookie' && cookieNames !== undefined ? onlyCookies(joined, cookieNames) : joined;
-    if (kept !== '') {
+    if (narrowed !== '') {
       saved ??= {};
-      saved[name] = kept;
+      saved[name] = narrowed;
     }
   }
   return saved;
@@ -444,13 +444,13 @@ export function saveCredentials(
 // Session cookies are a small part of a typical Cookie header. Without this, analytics and
 // preference cookies would stay in memory for the life of every socket.
 function onlyCookies(header: string, names: ReadonlySet<string>): string {
-  const kept: string[] = [];
+  const credentialPairs: string[] = [];
   for (const pair of header.split(';')) {
     if (names.has(cookieName(pair))) {
-      kept.push(pair.trim());
+      credentialPairs.push(pair.trim());
     }
   }
-  return kept.join('; ');
+  return credentialPairs.join('; ');
 }
 
 // Sockets of one route share one copy of its path. A path cut from a URL with a query is copied

@@ -11,7 +11,7 @@ interface Remembered {
  * Revocations of the last few seconds. A handshake whose chain ran before a revocation but
  * completes after it would otherwise open a socket that the revocation missed; such a socket
  * is closed as soon as it registers. A ticket minted before a revocation of its user or session
- * is refused. Times are `performance.now()` values.
+ * is rejected. Times are `performance.now()` values.
  */
 export class RecentRevocations {
   readonly #windowMs: number;

@@ -119,8 +119,8 @@ export interface LifecycleHost {
   readonly logger: WsAuthLogger | undefined;
   /** Maximum time a handshake can stay in the chain, in milliseconds. */
   readonly authTimeoutMs: number;
-  /** How long a ticket stays valid, in milliseconds; 0 when tickets are off. */
+  /** How long a ticket stays valid, in milliseconds, or 0 when tickets are off. */
   readonly ticketTtlMs?: number;
-  /** Names of the cookies that carry credentials; `undefined` keeps every cookie. */
+  /** Names of the cookies that carry credentials, or `undefined` to keep every cookie. */
   readonly credentialCookies?: ReadonlySet<string> | undefined;
 }
