@@ -354,4 +354,20 @@ describe('ticket redaction', () => {
     }
     expect(lines.filter((line) => line.includes('/ws?ticket=[redacted]'))).toHaveLength(4);
   });
+
+  it('keeps a fragment out of logs and events', async () => {
+    const { logger, lines } = captureLogger();
+    const diagnostics = captureDiagnostics();
+    const { server, ticket } = await serverWithTicket({ logger });
+
+    const response = await rawHandshake(server.port, {}, `/ws#ticket=${ticket}`);
+    await waitFor(() => lines.length >= 1);
+    diagnostics.stop();
+
+    expect(response.status).toBe(401);
+    for (const output of [...lines, ...diagnostics.events]) {
+      expect(output).not.toContain(ticket);
+    }
+    expect(lines.filter((line) => line.includes('/ws#[redacted]'))).toHaveLength(1);
+  });
 });
