@@ -67,13 +67,15 @@ describe.each(demoNames())('%s in Chromium', (name) => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}-logged-in.png`), fullPage: true });
 
     expect(await page.locator('#connection').textContent()).toBe(
-      'Connected with the session cookie.',
+      'Connected as Alice with the session cookie.',
     );
   });
 
   it('connects with a one-time ticket', async () => {
     await page.click('#connect-ticket');
-    await page.locator('#connection', { hasText: 'Connected with a one-time ticket.' }).waitFor();
+    await page
+      .locator('#connection', { hasText: 'Connected as Alice with a one-time ticket.' })
+      .waitFor();
     await expect.poll(() => logLine(page, ALICE_WELCOME).count()).toBe(2);
 
     expect(socketUrls.at(-1)).toMatch(/[?&]ticket=[A-Za-z0-9_-]{43}$/);
@@ -88,6 +90,7 @@ describe.each(demoNames())('%s in Chromium', (name) => {
     await logLine(page, BOB_WELCOME).waitFor();
 
     expect(socketUrls.at(-1)).not.toContain('bob-api-key');
+    expect(await page.locator('#connection').textContent()).toBe('Connected as Bob with a token.');
   });
 
   it('shows the 4401 reason of a refused connection', async () => {
@@ -126,5 +129,18 @@ describe.each(demoNames())('%s in Chromium', (name) => {
       await attacker.close();
       await other.close();
     }
+  });
+
+  it('reports the cookie over a token', async () => {
+    await logIn(page, demo.origin);
+    await page.fill('#token', 'bob-api-key');
+    await page.click('#connect-token');
+    await page
+      .locator('#connection', { hasText: 'Connected as Alice with the session cookie' })
+      .waitFor();
+
+    expect(await page.locator('#connection').textContent()).toContain(
+      'log out to use the token alone',
+    );
   });
 });

@@ -54,6 +54,9 @@ export function demoPage(framework: string): string {
   const connectionLine = document.getElementById('connection');
   const rejectionLine = document.getElementById('rejection');
   let client;
+  // The demo guards check the session cookie before a token, and a browser sends the cookie on
+  // every same-origin socket, so a token authenticates only when no session is logged in.
+  let loggedIn = false;
 
   function write(text, isError) {
     const line = document.createElement('div');
@@ -64,6 +67,7 @@ export function demoPage(framework: string): string {
 
   async function refreshStatus() {
     const response = await fetch('/api/me', { credentials: 'same-origin' });
+    loggedIn = response.ok;
     if (response.ok) {
       const body = await response.json();
       statusLine.textContent = 'Logged in as ' + body.user.name + ' (' + body.user.id + ').';
@@ -106,7 +110,8 @@ export function demoPage(framework: string): string {
     });
     client.on('message', (event) => {
       if (String(event.data).startsWith('{"type":"welcome"')) {
-        connectionLine.textContent = 'Connected with ' + label + '.';
+        const user = JSON.parse(event.data).user;
+        connectionLine.textContent = 'Connected as ' + user.name + ' with ' + label + '.';
         write('Connected.');
       }
       write('Received: ' + event.data);
@@ -135,7 +140,10 @@ export function demoPage(framework: string): string {
   });
 
   document.getElementById('connect-token').addEventListener('click', () => {
-    start({ token: document.getElementById('token').value }, 'a token');
+    const label = loggedIn
+      ? 'the session cookie, which is checked before the token (log out to use the token alone)'
+      : 'a token';
+    start({ token: document.getElementById('token').value }, label);
   });
 
   document.getElementById('disconnect').addEventListener('click', () => {
