@@ -69,7 +69,11 @@ function cpuRatioTable(results: BenchResults): string[] {
 }
 
 function handshakeTable(results: BenchResults): string[] {
-  const groups = [results.scenarios.handshakes, results.scenarios.latency_at_load];
+  const groups = [
+    results.scenarios.handshakes,
+    results.scenarios.latency_at_load,
+    results.scenarios.latency_at_sustained_load,
+  ];
   const rows = groups.flatMap((group) =>
     Object.values(group).map((result) => [
       result.title,
@@ -164,6 +168,26 @@ function peersTable(results: BenchResults): string[] {
   return table(['peer', 'handshakes/s ÷ hand-written (S1)'], rows);
 }
 
+function sustainedLatencyLines(results: BenchResults): string[] {
+  const sustained = results.latency_at_sustained_load;
+  if (sustained.rate_per_second === null) {
+    return ['Not measured: no accepting server had a valid throughput.'];
+  }
+  const rows = ADAPTERS.map((adapter) => [
+    adapter,
+    fixed(sustained.p99_delta_ms[adapter], 2),
+    targetText(TARGETS.p99_latency_delta_ms),
+  ]);
+  return [
+    `At ${sustained.rate_per_second} handshakes/s, ${percent(results.config.loadFraction)} of the`,
+    'slowest accepting server, no server is saturated, so the p99 difference is the time each',
+    'handshake costs rather than queueing. The hand-written p99 there is',
+    `${fixed(sustained.handwritten_p99_ms, 2)} ms.`,
+    '',
+    ...table(['adapter', 'p99 latency delta ms', 'target'], rows),
+  ];
+}
+
 function sameChainTable(results: BenchResults): string[] {
   const rows = Object.entries(results.same_chain).map(([adapter, comparison]) => [
     adapter,
@@ -205,6 +229,10 @@ export function renderMarkdown(results: BenchResults): string {
     'is not saturated, which the wall-time ratios need):',
     '',
     ...cpuRatioTable(results),
+    '',
+    '## Latency at a sustained load',
+    '',
+    ...sustainedLatencyLines(results),
     '',
     '## Handshakes',
     '',

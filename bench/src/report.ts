@@ -30,6 +30,10 @@ export type Ratios = Record<RatioKey, Partial<Record<Adapter, number>>>;
 export interface Measurements {
   handshakes: Record<string, ScenarioResult>;
   latencyAtLoad: Record<string, ScenarioResult>;
+  /** Open-loop runs at a rate that every accepting server sustains; see `sustainedRate`. */
+  latencyAtSustainedLoad: Record<string, ScenarioResult>;
+  /** The arrival rate of `latencyAtSustainedLoad`, in handshakes per second. */
+  sustainedRatePerSecond: number | null;
   memory: Record<string, MemoryResult>;
   echo: Record<string, ScenarioResult>;
   logout: Record<string, LogoutResult>;
@@ -103,6 +107,53 @@ export function computeRatios(m: Measurements): Ratios {
     );
   }
   return ratios;
+}
+
+/**
+ * Returns `fraction` of the lowest accepted-handshake throughput among the hand-written server
+ * and the wsauth adapters, or `null` when none was measured. At that rate no compared server is
+ * saturated, so their p99 latencies differ by what each handshake costs, not by queueing.
+ */
+export function sustainedRate(m: Measurements, fraction: number): number | null {
+  const throughputs = ['S1_handwritten', ...ADAPTERS.map((adapter) => `S2_wsauth_${adapter}`)]
+    .map((id) => m.handshakes[id])
+    .filter((result) => result?.valid === true)
+    .map((result) => result!.throughput.median);
+  if (throughputs.length === 0) {
+    return null;
+  }
+  return Math.max(100, Math.round(Math.min(...throughputs) * fraction));
+}
+
+/** p99 handshake latencies at the rate every accepting server sustains. */
+export interface SustainedLatency {
+  /** Arrival rate in handshakes per second, or `null` when the stage did not run. */
+  rate_per_second: number | null;
+  /** p99 of the hand-written server (S1) at that rate, in milliseconds. */
+  handwritten_p99_ms: number | null;
+  /** Each adapter's p99 minus the hand-written p99, in milliseconds. */
+  p99_delta_ms: Partial<Record<Adapter, number>>;
+}
+
+/** Computes the p99 latency each adapter adds over the hand-written server at a sustained rate. */
+export function computeSustainedLatency(m: Measurements): SustainedLatency {
+  const p99 = (id: string): number | undefined => {
+    const result = m.latencyAtSustainedLoad[id];
+    return result?.valid === true ? result.latencyP99Ms.median : undefined;
+  };
+  const handwritten = p99('S1_handwritten');
+  const deltas: Partial<Record<Adapter, number>> = {};
+  for (const adapter of ADAPTERS) {
+    const delta = difference(p99(`S2_wsauth_${adapter}`), handwritten);
+    if (delta !== null) {
+      deltas[adapter] = delta;
+    }
+  }
+  return {
+    rate_per_second: m.sustainedRatePerSecond,
+    handwritten_p99_ms: handwritten ?? null,
+    p99_delta_ms: deltas,
+  };
 }
 
 /** The two throughput ratios computed from server CPU time per handshake instead of wall time. */
@@ -205,7 +256,7 @@ export function meets(target: Target, value: number): boolean {
 /** Returns, by scenario id, whether the generator rather than the server limited a run. */
 export function generatorBoundFlags(m: Measurements): Record<string, boolean> {
   const flags: Record<string, boolean> = {};
-  for (const group of [m.handshakes, m.latencyAtLoad, m.echo]) {
+  for (const group of [m.handshakes, m.latencyAtLoad, m.latencyAtSustainedLoad, m.echo]) {
     for (const result of Object.values(group)) {
       flags[result.id] = result.generatorBound;
     }

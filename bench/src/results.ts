@@ -11,10 +11,12 @@ import {
   computePeers,
   computeRatios,
   computeSameChain,
+  computeSustainedLatency,
   generatorBoundFlags,
   type Measurements,
   type Ratios,
   type SameChainComparison,
+  type SustainedLatency,
   TARGETS,
 } from './report.js';
 import { ADAPTERS, type Adapter, adapterServers } from './scenarios.js';
@@ -47,6 +49,11 @@ export interface BenchResults {
   peers: Record<string, number | null>;
   /** Each adapter against a server that runs the same framework chain; see `computeSameChain`. */
   same_chain: Partial<Record<Adapter, SameChainComparison>>;
+  /**
+   * p99 latency added over the hand-written server at a rate every accepting server sustains;
+   * see `sustainedRate`. `ratios.p99_latency_delta_ms` uses 80 % of the hand-written capacity.
+   */
+  latency_at_sustained_load: SustainedLatency;
   generator_bound: Record<string, boolean>;
   /** Store reads during the origin-rejection runs; the target is zero. */
   reject_store_reads: Partial<Record<Adapter, number>>;
@@ -54,6 +61,7 @@ export interface BenchResults {
   scenarios: {
     handshakes: Record<string, ScenarioResult>;
     latency_at_load: Record<string, ScenarioResult>;
+    latency_at_sustained_load: Record<string, ScenarioResult>;
     idle_memory: Record<string, MemoryResult>;
     echo: Record<string, ScenarioResult>;
     logout: Record<string, LogoutResult>;
@@ -127,12 +135,14 @@ export function assembleResults(
     targets: TARGETS,
     peers: computePeers(m),
     same_chain: computeSameChain(m),
+    latency_at_sustained_load: computeSustainedLatency(m),
     generator_bound: generatorBoundFlags(m),
     reject_store_reads: rejectStoreReads,
     not_measured: m.notMeasured,
     scenarios: {
       handshakes: m.handshakes,
       latency_at_load: m.latencyAtLoad,
+      latency_at_sustained_load: m.latencyAtSustainedLoad,
       idle_memory: m.memory,
       echo: m.echo,
       logout: m.logout,

@@ -20,9 +20,10 @@ import {
   measureIdleMemory,
   measureLatencyAtRate,
   measureThroughput,
+  type ScenarioResult,
 } from './measure.js';
 import { detectPlacement, startProcess } from './procs.js';
-import type { Measurements } from './report.js';
+import { type Measurements, sustainedRate } from './report.js';
 import { assembleResults, currentCommit } from './results.js';
 import { HANDWRITTEN, handshakeScenarios, RAW, wsauthAccepting } from './scenarios.js';
 
@@ -35,7 +36,7 @@ function configFor(quick: boolean, fileLimit: number): BenchConfig {
     mode: quick ? 'quick' : 'full',
     warmupMs: quick ? 500 : 3_000,
     runs: quick ? 3 : 5,
-    runMs: quick ? 1_500 : 5_000,
+    runMs: quick ? 1_200 : 5_000,
     concurrency: 64,
     idleSockets: Math.min(idleTarget, fileLimit - FILE_HEADROOM),
     memoryRuns: quick ? 1 : 3,
@@ -85,10 +86,30 @@ async function stage(m: Measurements, key: string, run: () => Promise<void>): Pr
   }
 }
 
+/** Measures the hand-written server and each adapter at `rate` handshakes per second. */
+async function measureLatency(
+  context: BenchContext,
+  rate: number,
+  into: Record<string, ScenarioResult>,
+  suffix: string,
+): Promise<void> {
+  const loaded = [HANDWRITTEN, ...wsauthAccepting()];
+  log(`latency at ${rate}/s: ${loaded.map((scenario) => scenario.id).join(', ')}`);
+  for (const result of await measureLatencyAtRate(context, loaded, rate)) {
+    into[result.id] = {
+      ...result,
+      id: `${result.id}_${suffix}`,
+      title: `${result.title} at ${rate}/s`,
+    };
+  }
+}
+
 async function measureAll(context: BenchContext): Promise<Measurements> {
   const m: Measurements = {
     handshakes: {},
     latencyAtLoad: {},
+    latencyAtSustainedLoad: {},
+    sustainedRatePerSecond: null,
     memory: {},
     echo: {},
     logout: {},
@@ -107,14 +128,16 @@ async function measureAll(context: BenchContext): Promise<Measurements> {
 
   const reference = m.handshakes[HANDWRITTEN.id]?.throughput.median ?? 0;
   const rate = Math.max(100, Math.round(reference * context.config.loadFraction));
-  const loaded = [HANDWRITTEN, ...wsauthAccepting()];
-  log(`latency at ${rate}/s: ${loaded.map((scenario) => scenario.id).join(', ')}`);
-  for (const result of await measureLatencyAtRate(context, loaded, rate)) {
-    m.latencyAtLoad[result.id] = {
-      ...result,
-      id: `${result.id}_at_load`,
-      title: `${result.title} at ${rate}/s`,
-    };
+  await measureLatency(context, rate, m.latencyAtLoad, 'at_load');
+
+  m.sustainedRatePerSecond = sustainedRate(m, context.config.loadFraction);
+  if (m.sustainedRatePerSecond !== null) {
+    await measureLatency(
+      context,
+      m.sustainedRatePerSecond,
+      m.latencyAtSustainedLoad,
+      'at_sustained_load',
+    );
   }
 
   for (const scenario of [RAW, HANDWRITTEN, ...wsauthAccepting()]) {

@@ -5,13 +5,21 @@ import {
   computePeers,
   computeRatios,
   computeSameChain,
+  computeSustainedLatency,
   type Measurements,
   meets,
+  sustainedRate,
   TARGETS,
 } from '../src/report.js';
 import { spread } from '../src/stats.js';
 
-function scenario(id: string, perSecond: number, cpuUs: number, valid = true): ScenarioResult {
+function scenario(
+  id: string,
+  perSecond: number,
+  cpuUs: number,
+  valid = true,
+  p99Ms = 2,
+): ScenarioResult {
   return {
     id,
     title: id,
@@ -19,7 +27,7 @@ function scenario(id: string, perSecond: number, cpuUs: number, valid = true): S
     expectedStatus: 101,
     throughput: spread([perSecond]),
     latencyP50Ms: spread([1]),
-    latencyP99Ms: spread([2]),
+    latencyP99Ms: spread([p99Ms]),
     serverCpuUsPerOperation: spread([cpuUs]),
     serverUtilisation: spread([1]),
     generatorUtilisation: spread([0.5]),
@@ -36,6 +44,8 @@ function measurements(handshakes: ScenarioResult[]): Measurements {
   return {
     handshakes: Object.fromEntries(handshakes.map((result) => [result.id, result])),
     latencyAtLoad: {},
+    latencyAtSustainedLoad: {},
+    sustainedRatePerSecond: null,
     memory: {},
     echo: {},
     logout: {},
@@ -115,6 +125,45 @@ describe('computeSameChain', () => {
     expect(comparisons.express?.extra_cpu_us_per_handshake).toBeCloseTo(100);
     expect(comparisons.koa?.cpu_ratio).toBeNull();
     expect(comparisons.fastify).toBeUndefined();
+  });
+});
+
+describe('sustainedRate', () => {
+  it('takes a fraction of the slowest accepting server', () => {
+    const m = measurements([
+      scenario('S0_raw', 9000, 1),
+      scenario('S1_handwritten', 5000, 1),
+      scenario('S2_wsauth_express', 2500, 1),
+      scenario('S2_wsauth_koa', 2000, 1),
+      scenario('S2_wsauth_fastify', 100, 1, false),
+    ]);
+
+    expect(sustainedRate(m, 0.8)).toBe(1600);
+  });
+
+  it('returns null when nothing accepting was measured', () => {
+    expect(sustainedRate(measurements([scenario('S0_raw', 9000, 1)]), 0.8)).toBeNull();
+  });
+});
+
+describe('computeSustainedLatency', () => {
+  it('subtracts the hand-written p99 from each adapter', () => {
+    const m = measurements([]);
+    m.sustainedRatePerSecond = 1600;
+    for (const result of [
+      scenario('S1_handwritten', 1600, 1, true, 3),
+      scenario('S2_wsauth_express', 1600, 1, true, 3.5),
+      scenario('S2_wsauth_koa', 1600, 1, false, 90),
+    ]) {
+      m.latencyAtSustainedLoad[result.id] = result;
+    }
+
+    const sustained = computeSustainedLatency(m);
+
+    expect(sustained.rate_per_second).toBe(1600);
+    expect(sustained.handwritten_p99_ms).toBe(3);
+    expect(sustained.p99_delta_ms.express).toBeCloseTo(0.5);
+    expect(sustained.p99_delta_ms.koa).toBeUndefined();
   });
 });
 
