@@ -10,6 +10,15 @@ declare module 'fastify' {
     user?: PassportUser;
   }
 
+  interface InjectWSOption {
+    /**
+     * The client address of the injected connection, as `request.ip`, the per-client limits and
+     * the ticket binding read it.
+     * @default '127.0.0.1'
+     */
+    remoteAddress?: string;
+  }
+
   interface FastifyInstance {
     /** The wsauth handshake pipeline of this app: open sockets, revocation and extensions. */
     wsauth: WsAuthServer;
@@ -23,6 +32,7 @@ declare module 'fastify' {
 }
 
 export { defaultContext } from './context.js';
+export { UnexpectedResponseError } from './inject.js';
 export type { FastifyWsAuthOptions } from './options.js';
 export { wsAuth };
 export default wsAuth;

@@ -16,6 +16,7 @@ import type {
 import fp from 'fastify-plugin';
 import type { WebSocketServer } from 'ws';
 import { defaultContext } from './context.js';
+import { createInjectWS } from './inject.js';
 import { fastifyTrustProxy, prependHook } from './internals.js';
 import { revalidateThroughFastify } from './lifecycle.js';
 import { type FastifyWsAuthOptions, type SplitOptions, splitOptions } from './options.js';
@@ -67,6 +68,8 @@ async function wsAuthPlugin(
   applySocketLimits(wss, split.socketLimits);
   core = new WsAuthServer({ ...split.core, trustProxy, wsServer: wss });
   fastify.decorate('wsauth', core);
+  // @fastify/websocket's injectWS emits a stand-in request object that the pipeline cannot read.
+  fastify.injectWS = createInjectWS(fastify);
   const pipeline = core;
   const context = split.context ?? defaultContext;
   fastify.decorate('mintWsTicket', (request: FastifyRequest) =>

@@ -142,7 +142,8 @@ const queues = new WeakMap<WebSocket, MessageQueue>();
 
 // A message sent by the server right after the 101 can arrive with it and be emitted before a
 // test gets to add a listener, so messages are queued from the start.
-function queueMessages(socket: WebSocket): void {
+/** Queues the messages of `socket` for `nextMessage`. Call it before the socket opens. */
+export function queueMessages(socket: WebSocket): void {
   const queue: MessageQueue = { received: [], waiting: [] };
   queues.set(socket, queue);
   socket.on('message', (data) => {
@@ -155,11 +156,11 @@ function queueMessages(socket: WebSocket): void {
   });
 }
 
-/** Returns the next message on `socket` (from `connect`), parsed as JSON. */
+/** Returns the next message on `socket` (from `connect` or `queueMessages`), parsed as JSON. */
 export function nextMessage(socket: WebSocket): Promise<unknown> {
   const queue = queues.get(socket);
   if (queue === undefined) {
-    throw new Error('nextMessage needs a socket opened with connect()');
+    throw new Error('nextMessage needs a socket opened with connect() or queueMessages()');
   }
   const ready = queue.received.shift();
   if (ready !== undefined) {

@@ -73,17 +73,20 @@ export interface SessionApp {
   store: CountingStore;
   /** Calls of the `/ws` socket handler. */
   opened: Array<{ user: unknown; ws: boolean }>;
+  /** Close codes and reasons that the `/ws/echo` socket handler received. */
+  serverCloses: Array<{ code: number; reason: string }>;
 }
 
 /**
  * Builds an app with @fastify/cookie, @fastify/session, @fastify/passport (local strategy), a
- * `requireUser` guard on `/api/me` and `/ws`, and routes that change the session during the
- * handshake.
+ * `requireUser` guard on `/api/me`, `/ws` and `/ws/echo`, and routes that change the session
+ * during the handshake.
  */
 export async function buildSessionApp(options: SessionAppOptions = {}): Promise<SessionApp> {
   const app = Fastify(options.fastify);
   const store = new CountingStore();
   const opened: SessionApp['opened'] = [];
+  const serverCloses: SessionApp['serverCloses'] = [];
   const passport = new Authenticator();
 
   if (options.preRegister === true) {
@@ -122,6 +125,10 @@ export async function buildSessionApp(options: SessionAppOptions = {}): Promise<
     opened.push({ user: request.user, ws: request.ws });
     socket.send(JSON.stringify({ type: 'welcome', user: request.user }));
   });
+  app.get('/ws/echo', { websocket: true, preValidation: requireUser }, (socket) => {
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+    socket.on('close', (code, reason) => serverCloses.push({ code, reason: String(reason) }));
+  });
   app.get('/ws/visit', { websocket: true, preHandler: countVisit }, (socket, request) => {
     socket.send(JSON.stringify({ visits: request.session.get('visits') }));
   });
@@ -129,7 +136,7 @@ export async function buildSessionApp(options: SessionAppOptions = {}): Promise<
     socket.send(JSON.stringify({ sessionId: request.session.sessionId }));
   });
 
-  return { app, store, opened };
+  return { app, store, opened, serverCloses };
 }
 
 async function requireUser(request: FastifyRequest, reply: FastifyReply) {

@@ -26,6 +26,13 @@ describe('types', () => {
     expectTypeOf(registerTyped).toBeFunction();
   });
 
+  it('injectWS takes a remote address', () => {
+    const app = Fastify();
+    type InjectOptions = NonNullable<Parameters<typeof app.injectWS>[2]>;
+    expectTypeOf<InjectOptions['remoteAddress']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<Awaited<ReturnType<typeof app.injectWS>>>().toHaveProperty('send');
+  });
+
   it('context option returns an auth input', () => {
     type Context = NonNullable<FastifyWsAuthOptions['context']>;
     expectTypeOf<Parameters<Context>[0]>().toEqualTypeOf<FastifyRequest>();
