@@ -1,7 +1,7 @@
 // Turns measured scenarios into the ratios, the results JSON and the Markdown table.
 import type { LogoutResult, SweepSummary } from './lifecycle.js';
 import type { MemoryResult, ScenarioResult } from './measure.js';
-import { ADAPTERS, type Adapter } from './scenarios.js';
+import { ADAPTERS, type Adapter, SAME_CHAIN_REFERENCES } from './scenarios.js';
 import { difference, ratio } from './stats.js';
 
 /** A performance target: the ratio must be at least (`>=`) or at most (`<=`) `target`. */
@@ -133,6 +133,11 @@ export interface SustainedLatency {
   handwritten_p99_ms: number | null;
   /** Each adapter's p99 minus the hand-written p99, in milliseconds. */
   p99_delta_ms: Partial<Record<Adapter, number>>;
+  /**
+   * Each adapter's p99 minus the p99 of the server that runs the same framework chain without
+   * wsauth (`SAME_CHAIN_REFERENCES`), in milliseconds.
+   */
+  p99_delta_vs_same_chain_ms: Partial<Record<Adapter, number>>;
 }
 
 /** Computes the p99 latency each adapter adds over the hand-written server at a sustained rate. */
@@ -143,16 +148,23 @@ export function computeSustainedLatency(m: Measurements): SustainedLatency {
   };
   const handwritten = p99('S1_handwritten');
   const deltas: Partial<Record<Adapter, number>> = {};
+  const sameChainDeltas: Partial<Record<Adapter, number>> = {};
   for (const adapter of ADAPTERS) {
-    const delta = difference(p99(`S2_wsauth_${adapter}`), handwritten);
+    const wsauth = p99(`S2_wsauth_${adapter}`);
+    const delta = difference(wsauth, handwritten);
     if (delta !== null) {
       deltas[adapter] = delta;
+    }
+    const sameChainDelta = difference(wsauth, p99(SAME_CHAIN_REFERENCES[adapter]));
+    if (sameChainDelta !== null) {
+      sameChainDeltas[adapter] = sameChainDelta;
     }
   }
   return {
     rate_per_second: m.sustainedRatePerSecond,
     handwritten_p99_ms: handwritten ?? null,
     p99_delta_ms: deltas,
+    p99_delta_vs_same_chain_ms: sameChainDeltas,
   };
 }
 
@@ -188,17 +200,6 @@ export function computeCpuRatios(m: Measurements): CpuRatios {
   }
   return ratios;
 }
-
-/**
- * The server that runs the same framework chain (routing, session, passport, guard) on the
- * upgrade request and then upgrades, without a handshake pipeline. For Express it is the S2 app
- * run by hand in an `upgrade` listener; for Fastify and Koa, the peer that does the same.
- */
-export const SAME_CHAIN_REFERENCES: Record<Adapter, string> = {
-  express: 'S1b_handwritten_express_app',
-  fastify: 'peer_fastify-websocket',
-  koa: 'peer_koa-easy-ws',
-};
 
 /** wsauth against the server that runs the same chain, for one adapter. */
 export interface SameChainComparison {

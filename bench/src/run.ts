@@ -25,7 +25,14 @@ import {
 import { detectPlacement, startProcess } from './procs.js';
 import { type Measurements, sustainedRate } from './report.js';
 import { assembleResults, currentCommit } from './results.js';
-import { HANDWRITTEN, handshakeScenarios, RAW, wsauthAccepting } from './scenarios.js';
+import {
+  HANDWRITTEN,
+  handshakeScenarios,
+  RAW,
+  type Scenario,
+  sameChainReferences,
+  wsauthAccepting,
+} from './scenarios.js';
 
 // Descriptors kept free of the open-file limit for the process's own files and listeners.
 const FILE_HEADROOM = 1_000;
@@ -86,14 +93,14 @@ async function stage(m: Measurements, key: string, run: () => Promise<void>): Pr
   }
 }
 
-/** Measures the hand-written server and each adapter at `rate` handshakes per second. */
+/** Measures `loaded` at `rate` handshakes per second, open loop and interleaved. */
 async function measureLatency(
   context: BenchContext,
+  loaded: readonly Scenario[],
   rate: number,
   into: Record<string, ScenarioResult>,
   suffix: string,
 ): Promise<void> {
-  const loaded = [HANDWRITTEN, ...wsauthAccepting()];
   log(`latency at ${rate}/s: ${loaded.map((scenario) => scenario.id).join(', ')}`);
   for (const result of await measureLatencyAtRate(context, loaded, rate)) {
     into[result.id] = {
@@ -128,12 +135,19 @@ async function measureAll(context: BenchContext): Promise<Measurements> {
 
   const reference = m.handshakes[HANDWRITTEN.id]?.throughput.median ?? 0;
   const rate = Math.max(100, Math.round(reference * context.config.loadFraction));
-  await measureLatency(context, rate, m.latencyAtLoad, 'at_load');
+  await measureLatency(
+    context,
+    [HANDWRITTEN, ...wsauthAccepting()],
+    rate,
+    m.latencyAtLoad,
+    'at_load',
+  );
 
   m.sustainedRatePerSecond = sustainedRate(m, context.config.loadFraction);
   if (m.sustainedRatePerSecond !== null) {
     await measureLatency(
       context,
+      [HANDWRITTEN, ...wsauthAccepting(), ...sameChainReferences()],
       m.sustainedRatePerSecond,
       m.latencyAtSustainedLoad,
       'at_sustained_load',

@@ -155,6 +155,26 @@ export function handshakeScenarios(): Scenario[] {
   return [RAW, HANDWRITTEN, HANDWRITTEN_APP, ...wsauth, ...handwrittenVariants, ...PEERS];
 }
 
+/**
+ * The server that runs the same framework chain (routing, session, passport, guard) on the
+ * upgrade request and then upgrades, without a handshake pipeline. For Express it is the S2 app
+ * run by hand in an `upgrade` listener; for Fastify and Koa, the peer that does the same.
+ */
+export const SAME_CHAIN_REFERENCES: Record<Adapter, string> = {
+  express: 'S1b_handwritten_express_app',
+  fastify: 'peer_fastify-websocket',
+  koa: 'peer_koa-easy-ws',
+};
+
+/**
+ * Returns the servers that run each adapter's framework chain on the upgrade without wsauth:
+ * S1b for Express, and the @fastify/websocket and koa-easy-ws peers.
+ */
+export function sameChainReferences(): Scenario[] {
+  const ids = new Set(Object.values(SAME_CHAIN_REFERENCES));
+  return handshakeScenarios().filter((scenario) => ids.has(scenario.id));
+}
+
 /** Returns the wsauth accept scenario of each adapter (memory, echo and latency use these). */
 export function wsauthAccepting(): Scenario[] {
   return handshakeScenarios().filter((scenario) => scenario.id.startsWith('S2_'));

@@ -154,6 +154,7 @@ describe('computeSustainedLatency', () => {
       scenario('S1_handwritten', 1600, 1, true, 3),
       scenario('S2_wsauth_express', 1600, 1, true, 3.5),
       scenario('S2_wsauth_koa', 1600, 1, false, 90),
+      scenario('S1b_handwritten_express_app', 1600, 1, true, 3.25),
     ]) {
       m.latencyAtSustainedLoad[result.id] = result;
     }
@@ -164,6 +165,8 @@ describe('computeSustainedLatency', () => {
     expect(sustained.handwritten_p99_ms).toBe(3);
     expect(sustained.p99_delta_ms.express).toBeCloseTo(0.5);
     expect(sustained.p99_delta_ms.koa).toBeUndefined();
+    expect(sustained.p99_delta_vs_same_chain_ms.express).toBeCloseTo(0.25);
+    expect(sustained.p99_delta_vs_same_chain_ms.fastify).toBeUndefined();
   });
 });
 
