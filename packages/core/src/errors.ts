@@ -11,6 +11,8 @@ export const ErrorCodes = {
   UNSUPPORTED_FRAMEWORK: 'WSAUTH_ERR_UNSUPPORTED_FRAMEWORK',
   /** The upgrade request does not use the GET method. */
   METHOD_NOT_ALLOWED: 'WSAUTH_ERR_METHOD_NOT_ALLOWED',
+  /** The upgrade request is older than HTTP/1.1 or has no `Host` header. */
+  INVALID_REQUEST: 'WSAUTH_ERR_INVALID_REQUEST',
   /** The handshake has more request headers than `maxHeaderCount`. */
   TOO_MANY_HEADERS: 'WSAUTH_ERR_TOO_MANY_HEADERS',
   /** The `Upgrade` header is missing or is not `websocket`. */

@@ -23,6 +23,11 @@ export function checkShape(req: IncomingMessage, limits: ShapeLimits): Rejection
     });
   }
 
+  const invalid = checkRequestBasics(req);
+  if (invalid !== undefined) {
+    return invalid;
+  }
+
   if (req.rawHeaders.length / 2 > limits.maxHeaderCount) {
     return rejection(
       431,
@@ -56,6 +61,28 @@ export function checkShape(req: IncomingMessage, limits: ShapeLimits): Rejection
   }
 
   return checkSubprotocolHeader(req, limits.maxSubprotocolHeaderLength);
+}
+
+// RFC 6455 section 4.1 requires HTTP/1.1 or later and a Host header. Node passes an HTTP/1.0
+// upgrade and a request without Host to 'upgrade' listeners.
+function checkRequestBasics(req: IncomingMessage): Rejection | undefined {
+  if (req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1)) {
+    return rejection(
+      400,
+      ErrorCodes.INVALID_REQUEST,
+      `WebSocket handshakes need HTTP/1.1 or later, not HTTP/${req.httpVersion}.`,
+    );
+  }
+
+  const host = req.headers.host;
+  if (host === undefined || host === '') {
+    return rejection(
+      400,
+      ErrorCodes.INVALID_REQUEST,
+      'The handshake has no Host header; send the server authority in Host.',
+    );
+  }
+  return undefined;
 }
 
 function checkSubprotocolHeader(req: IncomingMessage, maxLength: number): Rejection | undefined {

@@ -24,6 +24,21 @@ describe('handshake shape', () => {
     expect(app.probe.middlewareCalls).toBe(before);
   });
 
+  it('HTTP/1.0 or no Host gets 400', async () => {
+    app = await startApp(express);
+    const http10 = await sendRaw(
+      app.port,
+      upgradeRequest('/ws').replace(' HTTP/1.1\r\n', ' HTTP/1.0\r\n'),
+    );
+    const hostless = await sendRaw(app.port, upgradeRequest('/ws', { Host: undefined }));
+
+    expect(http10.status).toBe(400);
+    expect(http10.body).toContain('need HTTP/1.1 or later, not HTTP/1.0');
+    expect(hostless.status).toBe(400);
+    expect(hostless.body).toContain('Host header');
+    expect(app.probe.middlewareCalls).toBe(0);
+  });
+
   it('missing or malformed key gets 400', async () => {
     app = await startApp(express);
     for (const key of [undefined, 'short', 'dGhlIHNhbXBsZSBub25jZQ', '!!!!!!!!!!!!!!!!!!!!!!==']) {

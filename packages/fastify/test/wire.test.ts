@@ -183,6 +183,11 @@ describe('handshake shape and routing', () => {
       { request: handshakeRequest('/ws', {}, { method: 'POST' }), status: 405 },
       { request: handshakeRequest('/ws', {}, { key: 'short' }), status: 400 },
       { request: handshakeRequest('/ws', {}, { version: '12' }), status: 426 },
+      {
+        request: handshakeRequest('/ws').replace(' HTTP/1.1\r\n', ' HTTP/1.0\r\n'),
+        status: 400,
+      },
+      { request: handshakeRequest('/ws').replace('Host: 127.0.0.1\r\n', ''), status: 400 },
     ];
 
     for (const { request, status } of cases) {

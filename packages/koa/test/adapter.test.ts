@@ -216,6 +216,7 @@ describe.each(koaVersions)('%s handshake shape', (_name, Koa) => {
       { method: 'GET', headers: { ...headers, 'Sec-WebSocket-Key': 'short' }, status: 400 },
       { method: 'GET', headers: { ...headers, 'Sec-WebSocket-Key': undefined }, status: 400 },
       { method: 'GET', headers: { ...headers, 'Sec-WebSocket-Version': '12' }, status: 426 },
+      { method: 'GET', headers: { ...headers, Host: undefined }, status: 400 },
     ];
 
     for (const { method, headers: sent, status } of cases) {
