@@ -62,6 +62,16 @@ describe('one-time tickets', () => {
     expect(server.accepted[0]?.user).toEqual(alice);
   });
 
+  it('takes a percent-encoded ticket name', async () => {
+    const { server, ticket } = await serverWithTicket();
+    const response = await rawHandshake(server.port, {}, `/ws?room=1&%74icket=${ticket}`);
+
+    expect(response.status).toBe(101);
+    expect(server.seen[0]?.url).toBe('/ws?room=1&ticket=[redacted]');
+    await waitFor(() => server.accepted.length === 1);
+    expect(server.accepted[0]?.credential).toBe('ticket');
+  });
+
   it('hides the ticket from extensions', async () => {
     const { server, ticket } = await serverWithTicket();
     const urls: Array<string | undefined> = [];

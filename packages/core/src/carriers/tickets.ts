@@ -267,7 +267,11 @@ interface FoundTicket {
 // every other parameter keeps its exact bytes.
 function extractTicket(url: string | undefined): FoundTicket | undefined {
   const queryStart = url?.indexOf('?') ?? -1;
-  if (url === undefined || queryStart === -1 || !url.includes(TICKET_PARAMETER, queryStart)) {
+  if (
+    url === undefined ||
+    queryStart === -1 ||
+    (!url.includes(TICKET_PARAMETER, queryStart) && !url.includes('%', queryStart))
+  ) {
     return undefined;
   }
 
@@ -276,7 +280,7 @@ function extractTicket(url: string | undefined): FoundTicket | undefined {
   const redacted = pairs.map((pair) => {
     const separator = pair.indexOf('=');
     const name = separator === -1 ? pair : pair.slice(0, separator);
-    if (name !== TICKET_PARAMETER) {
+    if (!isTicketName(name)) {
       return pair;
     }
     values.push(separator === -1 ? '' : pair.slice(separator + 1));
@@ -287,6 +291,22 @@ function extractTicket(url: string | undefined): FoundTicket | undefined {
     return undefined;
   }
   return { values, redactedUrl: `${url.slice(0, queryStart)}?${redacted.join('&')}` };
+}
+
+// Query parsers decode parameter names, so `%74icket` reaches the app as `ticket` and must be
+// taken and redacted as one.
+function isTicketName(name: string): boolean {
+  if (name === TICKET_PARAMETER) {
+    return true;
+  }
+  if (!name.includes('%')) {
+    return false;
+  }
+  try {
+    return decodeURIComponent(name) === TICKET_PARAMETER;
+  } catch {
+    return false;
+  }
 }
 
 interface ResolvedTicketOptions {
