@@ -139,7 +139,9 @@ export function demoPage(framework: string): string {
     start({ ticketUrl: '/api/ws-ticket' }, 'a one-time ticket');
   });
 
-  document.getElementById('connect-token').addEventListener('click', () => {
+  document.getElementById('connect-token').addEventListener('click', async () => {
+    // Another tab may have logged in or out since this page last looked.
+    await refreshStatus();
     const label = loggedIn
       ? 'the session cookie, which is checked before the token (log out to use the token alone)'
       : 'a token';

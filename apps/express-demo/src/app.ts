@@ -14,6 +14,8 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import session, { MemoryStore, type Store } from 'express-session';
 import { createPassport, requireUser } from './auth.js';
 
+const SESSION_COOKIE = 'wsauth.sid';
+
 /** The demo app and the parts tests inspect. */
 export interface ExpressDemo {
   app: Express;
@@ -38,6 +40,7 @@ export function buildApp(
   const wsauth = createWsAuth(app, {
     ...wsauthOptions,
     allowedOrigins: config.allowedOrigins,
+    credentialCookies: [SESSION_COOKIE],
     rejections: demoRejections,
   });
 
@@ -48,7 +51,7 @@ export function buildApp(
   app.use(express.urlencoded({ extended: false }));
   app.use(
     session({
-      name: 'wsauth.sid',
+      name: SESSION_COOKIE,
       secret: config.sessionSecret,
       store: sessionStore,
       resave: false,

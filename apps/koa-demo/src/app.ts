@@ -44,6 +44,8 @@ export function buildApp<Store extends ExternalSessionStore = MemorySessionStore
   const wsauth = createWsAuth(app, {
     ...wsauthOptions,
     allowedOrigins: config.allowedOrigins,
+    // koa-session signs its cookie with a companion `.sig` cookie, which revalidation needs too.
+    credentialCookies: [SESSION_COOKIE, `${SESSION_COOKIE}.sig`],
     rejections: demoRejections,
   });
   // Destroying a session (logout, an admin deleting it) closes its sockets with 4401.
