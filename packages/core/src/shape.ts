@@ -5,6 +5,10 @@ import { parseSubprotocols } from './subprotocol.js';
 
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 const SUPPORTED_VERSIONS = new Set(['13', '8']);
+// An IP literal in brackets or a registered name (RFC 3986 section 3.2.2), then an optional port.
+const HOST_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{0,5})?$/;
+// A DNS name is at most 253 characters; a port adds up to 6.
+const MAX_HOST_LENGTH = 260;
 
 /** Limits applied to the shape of a handshake before any middleware runs. */
 export interface ShapeLimits {
@@ -63,14 +67,15 @@ export function checkShape(req: IncomingMessage, limits: ShapeLimits): Rejection
   return checkSubprotocolHeader(req, limits.maxSubprotocolHeaderLength);
 }
 
-// RFC 6455 section 4.1 requires HTTP/1.1 or later and a Host header. Node passes an HTTP/1.0
-// upgrade and a request without Host to 'upgrade' listeners.
+// RFC 6455 section 4.1 requires HTTP/1.1 and a Host header; RFC 9112 section 3.2 requires 400
+// for a missing, repeated or invalid Host. Node passes all of these to 'upgrade' listeners, and
+// it keeps only the first of several Host lines, which the origin check would then trust.
 function checkRequestBasics(req: IncomingMessage): Rejection | undefined {
-  if (req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1)) {
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) {
     return rejection(
       400,
       ErrorCodes.INVALID_REQUEST,
-      `WebSocket handshakes need HTTP/1.1 or later, not HTTP/${req.httpVersion}.`,
+      `WebSocket handshakes need HTTP/1.1, not HTTP/${req.httpVersion}.`,
     );
   }
 
@@ -82,7 +87,34 @@ function checkRequestBasics(req: IncomingMessage): Rejection | undefined {
       'The handshake has no Host header; send the server authority in Host.',
     );
   }
+  if (countHeader(req.rawHeaders, 'host') > 1) {
+    return rejection(
+      400,
+      ErrorCodes.INVALID_REQUEST,
+      'The handshake has more than one Host header.',
+    );
+  }
+  if (host.length > MAX_HOST_LENGTH || !HOST_PATTERN.test(host)) {
+    return rejection(
+      400,
+      ErrorCodes.INVALID_REQUEST,
+      'The Host header is not a valid host[:port] authority.',
+    );
+  }
   return undefined;
+}
+
+function countHeader(rawHeaders: readonly string[], lowerCaseName: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (
+      rawHeaders[i]?.length === lowerCaseName.length &&
+      rawHeaders[i]?.toLowerCase() === lowerCaseName
+    ) {
+      count++;
+    }
+  }
+  return count;
 }
 
 function checkSubprotocolHeader(req: IncomingMessage, maxLength: number): Rejection | undefined {

@@ -33,10 +33,41 @@ describe('handshake shape', () => {
     const hostless = await sendRaw(app.port, upgradeRequest('/ws', { Host: undefined }));
 
     expect(http10.status).toBe(400);
-    expect(http10.body).toContain('need HTTP/1.1 or later, not HTTP/1.0');
+    expect(http10.body).toContain('need HTTP/1.1, not HTTP/1.0');
     expect(hostless.status).toBe(400);
     expect(hostless.body).toContain('Host header');
     expect(app.probe.middlewareCalls).toBe(0);
+  });
+
+  it('HTTP/2.0 or a bad Host gets 400', async () => {
+    app = await startApp(express);
+    const http20 = await sendRaw(
+      app.port,
+      upgradeRequest('/ws').replace(' HTTP/1.1\r\n', ' HTTP/2.0\r\n'),
+    );
+    expect(http20.status).toBe(400);
+
+    const twoHosts = upgradeRequest('/ws').replace(
+      'Host: 127.0.0.1\r\n',
+      'Host: 127.0.0.1\r\nHost: evil.example\r\n',
+    );
+    const repeated = await sendRaw(app.port, twoHosts);
+    expect(repeated.status).toBe(400);
+    expect(repeated.body).toContain('more than one Host header');
+
+    for (const host of ['foo bar', 'http://x/', 'a@b', 'x'.repeat(300)]) {
+      const response = await sendRaw(app.port, upgradeRequest('/ws', { Host: host }));
+      expect(response.status, host).toBe(400);
+    }
+    expect(app.probe.middlewareCalls).toBe(0);
+  });
+
+  it('valid Host forms pass the shape check', async () => {
+    app = await startApp(express);
+    for (const host of ['[::1]:8080', 'example.com', 'localhost:3000', '127.0.0.1']) {
+      const response = await sendRaw(app.port, upgradeRequest('/ws', { Host: host }));
+      expect(response.status, host).not.toBe(400);
+    }
   });
 
   it('missing or malformed key gets 400', async () => {
