@@ -27,17 +27,18 @@ export function checkShape(req: IncomingMessage, limits: ShapeLimits): Rejection
     });
   }
 
-  const invalid = checkRequestBasics(req);
-  if (invalid !== undefined) {
-    return invalid;
-  }
-
   if (req.rawHeaders.length / 2 > limits.maxHeaderCount) {
     return rejection(
       431,
       ErrorCodes.TOO_MANY_HEADERS,
       `The handshake has more than ${limits.maxHeaderCount} headers.`,
     );
+  }
+
+  // After the header count check, which bounds the scan for a repeated Host.
+  const invalid = checkRequestBasics(req);
+  if (invalid !== undefined) {
+    return invalid;
   }
 
   const upgrade = req.headers.upgrade;
@@ -67,9 +68,9 @@ export function checkShape(req: IncomingMessage, limits: ShapeLimits): Rejection
   return checkSubprotocolHeader(req, limits.maxSubprotocolHeaderLength);
 }
 
-// RFC 6455 section 4.1 requires HTTP/1.1 and a Host header; RFC 9112 section 3.2 requires 400
-// for a missing, repeated or invalid Host. Node passes all of these to 'upgrade' listeners, and
-// it keeps only the first of several Host lines, which the origin check would then trust.
+// RFC 6455 section 4.1 requires HTTP/1.1 and a Host header. RFC 9112 section 3.2 requires 400
+// for a missing, repeated or invalid Host. Node passes all of these to 'upgrade' listeners and
+// keeps only the first of several Host lines, which the origin check would then trust.
 function checkRequestBasics(req: IncomingMessage): Rejection | undefined {
   if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) {
     return rejection(
@@ -107,10 +108,8 @@ function checkRequestBasics(req: IncomingMessage): Rejection | undefined {
 function countHeader(rawHeaders: readonly string[], lowerCaseName: string): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (
-      rawHeaders[i]?.length === lowerCaseName.length &&
-      rawHeaders[i]?.toLowerCase() === lowerCaseName
-    ) {
+    const name = rawHeaders[i];
+    if (name?.length === lowerCaseName.length && name.toLowerCase() === lowerCaseName) {
       count++;
     }
   }
