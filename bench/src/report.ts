@@ -109,20 +109,27 @@ export function computeRatios(m: Measurements): Ratios {
   return ratios;
 }
 
+/** Returns `fraction` of a throughput as an arrival rate, at least 100 handshakes per second. */
+export function loadRate(throughput: number, fraction: number): number {
+  return Math.max(100, Math.round(throughput * fraction));
+}
+
 /**
  * Returns `fraction` of the lowest accepted-handshake throughput among the hand-written server
- * and the wsauth adapters, or `null` when none was measured. At that rate no compared server is
- * saturated, so their p99 latencies differ by what each handshake costs, not by queueing.
+ * and the wsauth adapters, or `null` when none was measured. No compared server is saturated at
+ * that rate, so their p99 latencies show what each handshake costs, including the queueing that
+ * a higher CPU share brings, rather than a queue that keeps growing.
  */
 export function sustainedRate(m: Measurements, fraction: number): number | null {
-  const throughputs = ['S1_handwritten', ...ADAPTERS.map((adapter) => `S2_wsauth_${adapter}`)]
-    .map((id) => m.handshakes[id])
-    .filter((result) => result?.valid === true)
-    .map((result) => result!.throughput.median);
+  const ids = ['S1_handwritten', ...ADAPTERS.map((adapter) => `S2_wsauth_${adapter}`)];
+  const throughputs = ids.flatMap((id) => {
+    const result = m.handshakes[id];
+    return result?.valid === true ? [result.throughput.median] : [];
+  });
   if (throughputs.length === 0) {
     return null;
   }
-  return Math.max(100, Math.round(Math.min(...throughputs) * fraction));
+  return loadRate(Math.min(...throughputs), fraction);
 }
 
 /** p99 handshake latencies at the rate every accepting server sustains. */

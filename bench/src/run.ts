@@ -23,7 +23,7 @@ import {
   type ScenarioResult,
 } from './measure.js';
 import { detectPlacement, startProcess } from './procs.js';
-import { type Measurements, sustainedRate } from './report.js';
+import { loadRate, type Measurements, sustainedRate } from './report.js';
 import { assembleResults, currentCommit } from './results.js';
 import {
   HANDWRITTEN,
@@ -134,7 +134,7 @@ async function measureAll(context: BenchContext): Promise<Measurements> {
   }
 
   const reference = m.handshakes[HANDWRITTEN.id]?.throughput.median ?? 0;
-  const rate = Math.max(100, Math.round(reference * context.config.loadFraction));
+  const rate = loadRate(reference, context.config.loadFraction);
   await measureLatency(
     context,
     [HANDWRITTEN, ...wsauthAccepting()],

@@ -6,6 +6,7 @@ import {
   computeRatios,
   computeSameChain,
   computeSustainedLatency,
+  loadRate,
   type Measurements,
   meets,
   sustainedRate,
@@ -139,6 +140,11 @@ describe('sustainedRate', () => {
     ]);
 
     expect(sustainedRate(m, 0.8)).toBe(1600);
+  });
+
+  it('never goes below 100 per second', () => {
+    expect(loadRate(50, 0.8)).toBe(100);
+    expect(loadRate(2000, 0.8)).toBe(1600);
   });
 
   it('returns null when nothing accepting was measured', () => {
