@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import {
   ErrorCodes,
@@ -327,6 +327,21 @@ describe('tickets and revocation', () => {
   it('rejects a ticket of a revoked user', async () => {
     const ticket = await mintForSession('s-alice');
     await server!.core.revoke({ userId: 'alice' });
+    const response = await rawHandshake(server!.port, {}, `/ws?ticket=${ticket}`);
+
+    expect(response.status).toBe(401);
+  });
+
+  it('rejects a revoked ticket despite clock drift', async () => {
+    const ticket = await mintForSession('s-alice');
+    const monotonicNow = performance.now.bind(performance);
+    // Simulates performance.now() falling behind Date.now(), as it can in a long-lived process.
+    const lag = vi.spyOn(performance, 'now').mockImplementation(() => monotonicNow() - 20);
+    try {
+      await server!.core.revoke({ userId: 'alice' });
+    } finally {
+      lag.mockRestore();
+    }
     const response = await rawHandshake(server!.port, {}, `/ws?ticket=${ticket}`);
 
     expect(response.status).toBe(401);

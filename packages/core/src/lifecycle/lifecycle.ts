@@ -159,7 +159,7 @@ export class Lifecycle {
     target: { userId?: string | undefined; sessionId?: string | undefined },
     sinceEpochMs: number,
   ): boolean {
-    return this.#recent.match(target, sinceEpochMs - performance.timeOrigin) !== undefined;
+    return this.#recent.matchSince(target, sinceEpochMs) !== undefined;
   }
 
   /**

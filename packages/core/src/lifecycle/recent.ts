@@ -3,6 +3,7 @@ import type { RevocationTarget } from './types.js';
 
 interface Remembered {
   readonly at: number;
+  readonly epochMs: number;
   readonly code: number;
   readonly reason: string;
 }
@@ -11,7 +12,8 @@ interface Remembered {
  * Revocations of the last few seconds. A handshake whose chain ran before a revocation but
  * completes after it would otherwise open a socket that the revocation missed; such a socket
  * is closed as soon as it registers. A ticket minted before a revocation of its user or session
- * is rejected. Times are `performance.now()` values.
+ * is rejected. Handshake times are `performance.now()` values. Ticket times are `Date.now()`
+ * values, because another process may mint a ticket, and the two clocks drift apart.
  */
 export class RecentRevocations {
   readonly #windowMs: number;
@@ -27,13 +29,28 @@ export class RecentRevocations {
     const key = keyOf(target);
     // Deleting first keeps the map in time order, which #prune relies on.
     this.#entries.delete(key);
-    this.#entries.set(key, { at: now, code, reason });
+    this.#entries.set(key, { at: now, epochMs: Date.now(), code, reason });
   }
 
   /** Returns the revocation that a handshake started at `startedAt` missed, if any. */
   match(
     context: Partial<Pick<AuthContext, 'userId' | 'sessionId'>>,
     startedAt: number,
+  ): Remembered | undefined {
+    return this.#find(context, (entry) => entry.at >= startedAt);
+  }
+
+  /** Returns the revocation made at or after the wall-clock time `sinceEpochMs`, if any. */
+  matchSince(
+    context: Partial<Pick<AuthContext, 'userId' | 'sessionId'>>,
+    sinceEpochMs: number,
+  ): Remembered | undefined {
+    return this.#find(context, (entry) => entry.epochMs >= sinceEpochMs);
+  }
+
+  #find(
+    context: Partial<Pick<AuthContext, 'userId' | 'sessionId'>>,
+    missed: (entry: Remembered) => boolean,
   ): Remembered | undefined {
     if (this.#entries.size === 0) {
       return undefined;
@@ -42,14 +59,14 @@ export class RecentRevocations {
       context.sessionId === undefined
         ? undefined
         : this.#entries.get(keyOf({ sessionId: context.sessionId }));
-    if (bySession !== undefined && bySession.at >= startedAt) {
+    if (bySession !== undefined && missed(bySession)) {
       return bySession;
     }
     const byUser =
       context.userId === undefined
         ? undefined
         : this.#entries.get(keyOf({ userId: context.userId }));
-    return byUser !== undefined && byUser.at >= startedAt ? byUser : undefined;
+    return byUser !== undefined && missed(byUser) ? byUser : undefined;
   }
 
   #prune(now: number): void {
