@@ -35,6 +35,7 @@ export {
   WsAuthServer,
 } from './server.js';
 export { parseSubprotocols } from './subprotocol.js';
+export { pathnameOf } from './target.js';
 export type {
   AcceptInput,
   AuthContext,

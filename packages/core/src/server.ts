@@ -17,6 +17,7 @@ import { type ResolvedOptions, resolveOptions, type WsAuthOptions } from './opti
 import { checkOrigin } from './origin.js';
 import { type Rejection, rejection } from './rejection.js';
 import { checkShape } from './shape.js';
+import { checkAuthority, restoreTarget, toOriginForm } from './target.js';
 import type { AuthContext } from './types.js';
 import { writeRejection } from './write.js';
 
@@ -151,8 +152,10 @@ export class WsAuthServer implements HandshakeHost {
     router: UpgradeRouter,
     leaveUnknownPaths = false,
   ): void {
+    const target = toOriginForm(req);
     const matched = router.matches(req);
     if (!matched && leaveUnknownPaths) {
+      restoreTarget(req, target);
       return;
     }
 
@@ -168,6 +171,7 @@ export class WsAuthServer implements HandshakeHost {
     const client = this.#clientAddressOf(req) ?? '';
     const early =
       checkShape(req, this.options) ??
+      checkAuthority(req, target) ??
       this.#limiter.checkRate(client) ??
       checkOrigin(req, this.options.origin, this.options.trustProxy);
     if (early !== undefined) {

@@ -72,6 +72,17 @@ describe('one-time tickets', () => {
     expect(server.accepted[0]?.credential).toBe('ticket');
   });
 
+  it('takes a ticket from an absolute-form target', async () => {
+    const { server, ticket } = await serverWithTicket();
+    const target = `http://127.0.0.1:${server.port}/ws?ticket=${ticket}`;
+    const response = await rawHandshake(server.port, {}, target);
+
+    expect(response.status).toBe(101);
+    expect(server.seen[0]?.url).toBe('/ws?ticket=[redacted]');
+    await waitFor(() => server.accepted.length === 1);
+    expect(server.accepted[0]?.credential).toBe('ticket');
+  });
+
   it('hides the ticket from extensions', async () => {
     const { server, ticket } = await serverWithTicket();
     const urls: Array<string | undefined> = [];

@@ -7,6 +7,7 @@ import {
   getHandshake,
   type Handshake,
   type MintedTicket,
+  pathnameOf,
   type RevocationTarget,
   type RevokeOptions,
   rejection,
@@ -87,7 +88,7 @@ export function createWsAuth(app: Application, options: ExpressWsAuthOptions = {
   });
 
   const router: UpgradeRouter = {
-    matches: (req) => hasUpgradeRoute(app, pathnameOf(req)),
+    matches: (req) => hasUpgradeRoute(app, pathnameOf(req.url)),
     dispatch: (handshake) => dispatch(app, handshake),
     revalidate: (revalidation) => revalidate(app, revalidation),
   };
@@ -203,12 +204,6 @@ export function defaultContext(req: UpgradeRequest): AcceptInput {
     expiresAt: expires instanceof Date ? expires.getTime() : undefined,
     credential: credentialKindOf(req.headers),
   };
-}
-
-function pathnameOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
 
 function statusText(status: number): string {

@@ -158,6 +158,48 @@ describe('subprotocols', () => {
   });
 });
 
+describe('absolute-form target', () => {
+  it('routes like its origin form', async () => {
+    const urls: string[] = [];
+    app = await startApp(express, {}, (routes) => {
+      routes.use((req, _res, next) => {
+        urls.push(req.originalUrl);
+        next();
+      });
+    });
+
+    for (const target of ['http://127.0.0.1/ws?room=1', 'WS://127.0.0.1/ws?room=1']) {
+      const response = await sendRaw(
+        app.port,
+        upgradeRequest(target, { 'X-Api-Key': 'alice-key' }),
+      );
+      expect(response.status, target).toBe(101);
+      response.socket.destroy();
+    }
+    expect(urls).toEqual(['/ws?room=1', '/ws?room=1']);
+  });
+
+  it('unknown path gets 404', async () => {
+    app = await startApp(express);
+    const response = await sendRaw(app.port, upgradeRequest('http://127.0.0.1/nowhere'));
+
+    expect(response.status).toBe(404);
+  });
+
+  it('authority unlike Host gets 400', async () => {
+    app = await startApp(express);
+    for (const target of ['http://evil.example/ws', 'http://user@127.0.0.1/ws']) {
+      const response = await sendRaw(
+        app.port,
+        upgradeRequest(target, { 'X-Api-Key': 'alice-key' }),
+      );
+      expect(response.status, target).toBe(400);
+      expect(response.body).toContain('differs from the Host header');
+    }
+    expect(app.probe.middlewareCalls).toBe(0);
+  });
+});
+
 describe.each(versions)('client abort, $name', ({ express: factory }) => {
   it('1,000 resets during slow auth leave nothing', async () => {
     // Every client here shares one address, so the per-client pending cap is lifted.

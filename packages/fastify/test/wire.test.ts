@@ -201,6 +201,34 @@ describe('handshake shape and routing', () => {
     expect(calls).toEqual([]);
   });
 
+  it('absolute-form target routes like its path', async () => {
+    const urls = await start((instance) => {
+      instance.addHook('onRequest', async (request) => {
+        calls.push(`onRequest ${request.url}`);
+      });
+      instance.get('/ws', { websocket: true }, (socket) => {
+        calls.push('handler /ws');
+        // Ends the exchange, which reads until the server closes.
+        socket.terminate();
+      });
+    });
+
+    const response = await rawExchange(urls.port, handshakeRequest('http://127.0.0.1/ws?room=1'));
+
+    expect(response.status).toBe(101);
+    expect(calls).toEqual(['onRequest /ws?room=1', 'handler /ws']);
+  });
+
+  it('absolute-form authority unlike Host gets 400', async () => {
+    const urls = await start((instance) => echoRoute(instance, '/ws'));
+
+    const response = await rawExchange(urls.port, handshakeRequest('http://evil.example/ws'));
+
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('differs from the Host header');
+    expect(calls).toEqual([]);
+  });
+
   it('unknown path gets 404', async () => {
     const urls = await start((instance) => echoRoute(instance, '/ws'));
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { pathnameOf } from '@wsauth/core';
 import type { Middleware } from 'koa';
 
 /** Marks the middleware that `WsAuthKoa.route` returns, so router layers can be recognised. */
@@ -36,7 +37,7 @@ export class RouteTable {
   }
 
   matches(req: IncomingMessage): boolean {
-    const pathname = pathnameOf(req);
+    const pathname = pathnameOf(req.url);
     return this.#matchesPaths(pathname) || this.#matchesRouters(pathname);
   }
 
@@ -90,11 +91,4 @@ function routerHasSocketRoute(router: KoaRouter, pathname: string): boolean {
         (fn) => (fn as { [kWebSocketRoute]?: true } | undefined)?.[kWebSocketRoute] === true,
       ),
   );
-}
-
-/** Returns the path of the request URL, without the query. */
-export function pathnameOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }

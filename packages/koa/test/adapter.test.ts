@@ -231,6 +231,39 @@ describe.each(koaVersions)('%s handshake shape', (_name, Koa) => {
   });
 });
 
+describe.each(koaVersions)('%s absolute-form target', (_name, Koa) => {
+  it('routes like its origin form', async () => {
+    const urls: string[] = [];
+    const fixture = await startFixture(Koa, {}, ({ app }) => {
+      app.use(async (ctx, next) => {
+        urls.push(ctx.originalUrl);
+        await next();
+      });
+    });
+    const headers = handshakeHeaders(fixture.port);
+
+    const response = await rawRequest(
+      fixture.port,
+      `http://127.0.0.1:${fixture.port}/ws/echo?room=1`,
+      headers,
+    );
+
+    expect(response.status).toBe(101);
+    expect(urls).toEqual(['/ws/echo?room=1']);
+  });
+
+  it('authority unlike Host gets 400', async () => {
+    const fixture = await startFixture(Koa);
+    const headers = handshakeHeaders(fixture.port);
+
+    const response = await rawRequest(fixture.port, 'http://evil.example/ws/echo', headers);
+
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('differs from the Host header');
+    expect(fixture.chainRuns).toBe(0);
+  });
+});
+
 describe.each(koaVersions)('%s server', (_name, Koa) => {
   it('keeps an upgraded socket open past requestTimeout', async () => {
     const fixture = await startFixture(Koa, {}, undefined, {

@@ -45,6 +45,23 @@ describe.each(koaVersions)('%s beside other upgrade listeners', (_name, Koa) => 
   });
 });
 
+describe.each(koaVersions)('%s absolute-form beside other listeners', (_name, Koa) => {
+  it('leaves the target unchanged for them', async () => {
+    const fixture = await startFixture(Koa);
+    const urls: Array<string | undefined> = [];
+    fixture.server.on('upgrade', (req, socket) => {
+      urls.push(req.url);
+      socket.destroy();
+    });
+    const target = `http://127.0.0.1:${fixture.port}/other?a=1`;
+
+    await rawRequest(fixture.port, target, handshakeHeaders(fixture.port));
+
+    expect(urls).toEqual([target]);
+    expect(fixture.chainRuns).toBe(0);
+  });
+});
+
 describe.each(koaVersions)('%s client reset', (_name, Koa) => {
   it('leaves no handler call, timer or pending handshake', async () => {
     let enteredSlowAuth: () => void = () => {};

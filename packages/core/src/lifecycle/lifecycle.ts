@@ -3,6 +3,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { memoize } from '../memo.js';
 import { cookieName } from '../origin.js';
+import { pathnameOf } from '../target.js';
 import type { AuthContext } from '../types.js';
 import { InProcessBus } from './bus.js';
 import { RecentRevocations } from './recent.js';
@@ -458,8 +459,8 @@ function onlyCookies(header: string, names: ReadonlySet<string>): string {
 const internPath = memoize((path: string): string => path);
 
 function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return internPath(query === -1 ? url : ownCopy(url.slice(0, query)));
+  const path = pathnameOf(url);
+  return internPath(path === url ? url : ownCopy(path));
 }
 
 // A session id is often a slice of the decoded Cookie value, and a slice keeps that whole value
