@@ -31,7 +31,10 @@ export interface Probe {
   middlewareCalls: number;
   /** Calls of a plain GET route declared after the WebSocket route on the same path. */
   fallthroughCalls: number;
-  deserializeDelayMs: number;
+  /** Calls of deserializeUser that have called back. */
+  deserializeDone: number;
+  /** When set, deserializeUser waits for this promise before it calls back. */
+  deserializeGate: Promise<void> | undefined;
 }
 
 export interface TestApp {
@@ -62,7 +65,8 @@ export async function startApp(
     handlerCalls: 0,
     middlewareCalls: 0,
     fallthroughCalls: 0,
-    deserializeDelayMs: 0,
+    deserializeDone: 0,
+    deserializeGate: undefined,
   };
   const store = countingStore(probe);
   const passport = new Passport();
@@ -75,7 +79,15 @@ export async function startApp(
   passport.serializeUser<string>((user, done) => done(null, user.id));
   passport.deserializeUser<string>((id, done) => {
     probe.deserializeCalls++;
-    setTimeout(() => done(null, users.get(id) ?? false), probe.deserializeDelayMs);
+    const finish = (): void => {
+      probe.deserializeDone++;
+      done(null, users.get(id) ?? false);
+    };
+    if (probe.deserializeGate === undefined) {
+      setImmediate(finish);
+    } else {
+      void probe.deserializeGate.then(finish);
+    }
   });
 
   const wsauth = createWsAuth(app, options);

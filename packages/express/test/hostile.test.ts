@@ -202,10 +202,18 @@ describe('absolute-form target', () => {
 
 describe.each(versions)('client abort, $name', ({ express: factory }) => {
   it('1,000 resets during slow auth leave nothing', async () => {
-    // Every client here shares one address, so the per-client pending cap is lifted.
-    app = await startApp(factory, { allowMissingOrigin: true, maxPendingPerClient: 0 });
+    // Every client here shares one address, so the per-client pending cap is lifted. The long
+    // auth deadline keeps the first handshakes pending while a busy machine opens the rest.
+    app = await startApp(factory, {
+      allowMissingOrigin: true,
+      maxPendingPerClient: 0,
+      authTimeoutMs: 40_000,
+    });
     const cookie = await login(app.port);
-    app.probe.deserializeDelayMs = 2000;
+    let releaseAuth: () => void = () => {};
+    app.probe.deserializeGate = new Promise((resolve) => {
+      releaseAuth = resolve;
+    });
     const timersBefore = countResources('Timeout');
     const listenersBefore = app.server.listenerCount('upgrade');
 
@@ -215,7 +223,7 @@ describe.each(versions)('client abort, $name', ({ express: factory }) => {
       socket.write(upgradeRequest('/ws', { Cookie: cookie }));
       return socket;
     });
-    await waitFor(() => app.wsauth.core.pendingHandshakes === 1000, 10_000);
+    await waitFor(() => app.wsauth.core.pendingHandshakes === 1000, 30_000);
     for (const [index, socket] of sockets.entries()) {
       if (index % 2 === 0) {
         socket.resetAndDestroy();
@@ -225,14 +233,17 @@ describe.each(versions)('client abort, $name', ({ express: factory }) => {
     }
 
     await waitFor(() => app.wsauth.core.pendingHandshakes === 0);
-    // Let every deserializeUser call finish, so the chains run to their end after the aborts.
-    await new Promise((resolve) => setTimeout(resolve, 2200));
+    // Lets every deserializeUser call finish, so the chains run to their end after the aborts.
+    releaseAuth();
+    await waitFor(() => app.probe.deserializeDone === app.probe.deserializeCalls);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(app.probe.deserializeCalls).toBe(1000);
     expect(app.probe.handlerCalls).toBe(0);
     expect(app.probe.fallthroughCalls).toBe(0);
     expect(app.wsauth.core.wss.clients.size).toBe(0);
     expect(app.server.listenerCount('upgrade')).toBe(listenersBefore);
     expect(countResources('Timeout')).toBeLessThanOrEqual(timersBefore);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('after the upgrade', () => {

@@ -464,8 +464,9 @@ describe('deadline and aborts', () => {
             hooksFinished++;
           },
         }),
-      // Every client here shares one address, so the per-client pending cap is lifted.
-      { maxPendingPerClient: 0 },
+      // Every client here shares one address, so the per-client pending cap is lifted. The long
+      // auth deadline keeps the first handshakes pending while a busy machine opens the rest.
+      { maxPendingPerClient: 0, authTimeoutMs: 40_000 },
     );
     const net = await import('node:net');
     const count = 1000;
@@ -477,7 +478,7 @@ describe('deadline and aborts', () => {
       socket.on('error', () => {});
       return socket;
     });
-    await waitUntil(() => app?.wsauth.pendingHandshakes === count);
+    await waitUntil(() => app?.wsauth.pendingHandshakes === count, 30_000);
     for (const [index, socket] of sockets.entries()) {
       // Half reset the connection, half close their side (FIN).
       if (index % 2 === 0) socket.resetAndDestroy();
@@ -492,14 +493,15 @@ describe('deadline and aborts', () => {
     expect(app?.wsauth.wss.clients.size).toBe(0);
     expect(calls).toEqual([]);
     expect((await fetch(`${urls.http}/ws`)).status).toBe(404);
-  });
+  }, 60_000);
 });
 
-/** Polls `condition` every 10 ms and fails after 5 s. */
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 5000) {
-      throw new Error('condition not met within 5 s');
+/** Polls `condition` every 10 ms and fails after `timeoutMs`. */
+async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms`);
     }
     await delay(10);
   }
