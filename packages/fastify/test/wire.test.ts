@@ -74,7 +74,8 @@ describe('hook rejections', () => {
     expect(response.headers['content-length']).toBe(String(Buffer.byteLength(body)));
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(response.headers.connection).toBe('close');
-    expect(response.closedAfterMs).toBeLessThan(100);
+    // Well below Fastify's keep-alive timeout of 72 s.
+    expect(response.closedAfterMs).toBeLessThan(1000);
     expect(calls).toEqual([]);
   });
 
