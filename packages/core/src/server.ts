@@ -384,6 +384,8 @@ export class WsAuthServer implements HandshakeHost {
     };
     const onFinish = (): void => {
       socket.off('close', onClose);
+      // handleUpgrade adds it again, and may wait for the next pipelined response first.
+      socket.off('error', ignoreSocketError);
       // The finished response may have armed the server's keep-alive timeout on the socket.
       socket.setTimeout(0);
       this.handleUpgrade(req, socket, head, router, leaveUnknownPaths);

@@ -450,20 +450,45 @@ describe('event codes', () => {
 });
 
 describe('pipelined upgrade', () => {
-  async function pipelined(port: number, upgradeHeaders: Record<string, string>): Promise<string> {
+  async function pipelined(
+    port: number,
+    upgradeHeaders: Record<string, string>,
+    before = 1,
+  ): Promise<string> {
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => {});
     let received = '';
     socket.on('data', (chunk) => {
       received += chunk.toString('latin1');
     });
-    socket.write(
-      `GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${upgradeRequest('/ws', upgradeHeaders)}`,
-    );
-    await waitFor(() => /HTTP\/1\.1 (101|401)[\s\S]*HTTP\/1\.1 (101|401)/.test(received));
+    const plain = 'GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(before);
+    socket.write(`${plain}${upgradeRequest('/ws', upgradeHeaders)}`);
+    await waitFor(() => (received.match(/HTTP\/1\.1 (101|401)/g) ?? []).length === before + 1);
     socket.destroy();
     return received;
   }
+
+  it('keeps one error listener per socket', async () => {
+    const listeners: number[] = [];
+    app = await startApp(express, {}, (routes, wsauth) => {
+      routes.get(
+        '/ws',
+        wsauth.upgrade((socket, req) => {
+          listeners.push(req.socket.listenerCount('error'));
+          socket.close();
+        }),
+      );
+    });
+
+    for (const before of [0, 1, 20]) {
+      const received = await pipelined(app.port, {}, before);
+      expect(received, String(before)).toContain('HTTP/1.1 101');
+    }
+
+    expect(listeners).toHaveLength(3);
+    expect(listeners[1]).toBe(listeners[0]);
+    expect(listeners[2]).toBe(listeners[0]);
+  });
 
   it('waits for the response before it', async () => {
     app = await startApp(express);
