@@ -6,7 +6,8 @@ import { parseSubprotocols } from './subprotocol.js';
 const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 const SUPPORTED_VERSIONS = new Set(['13', '8']);
 // An IP literal in brackets or a registered name (RFC 3986 section 3.2.2), then an optional port.
-const HOST_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]{0,5})?$/;
+const HOST_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::([0-9]{0,5}))?$/;
+const MAX_PORT = 65_535;
 // A DNS name is at most 253 characters; a port adds up to 6.
 const MAX_HOST_LENGTH = 260;
 
@@ -95,11 +96,13 @@ function checkRequestBasics(req: IncomingMessage): Rejection | undefined {
       'The handshake has more than one Host header.',
     );
   }
-  if (host.length > MAX_HOST_LENGTH || !HOST_PATTERN.test(host)) {
+  const match = host.length > MAX_HOST_LENGTH ? null : HOST_PATTERN.exec(host);
+  const port = match?.[1];
+  if (match === null || (port !== undefined && Number(port) > MAX_PORT)) {
     return rejection(
       400,
       ErrorCodes.INVALID_REQUEST,
-      'The Host header is not a valid host[:port] authority.',
+      'The Host header is not a valid host[:port] authority with a port of at most 65535.',
     );
   }
   return undefined;
