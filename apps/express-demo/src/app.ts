@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { revokeOnDestroy } from '@wsauth/core';
 import {
+  clientError,
   clientScript,
   clientScriptType,
   type DemoConfig,
@@ -146,6 +147,11 @@ function publicUser(user: DemoUser): DemoUser {
 }
 
 const jsonErrors: ErrorRequestHandler = (error, _req, res, _next) => {
+  const client = clientError(error);
+  if (client !== undefined) {
+    res.status(client.status).json({ error: 'bad_request', message: client.message });
+    return;
+  }
   console.error('Request failed:', error instanceof Error ? error.message : error);
   res.status(500).json({ error: 'internal_error', message: 'Internal Server Error' });
 };

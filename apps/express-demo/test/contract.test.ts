@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { readConfig } from '@wsauth/demo-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { expectQuietBadJson } from '../../demo-kit/testing/client-errors.js';
 import { buildApp, type ExpressDemo } from '../src/app.js';
 
 let demo: ExpressDemo;
@@ -56,6 +57,10 @@ function connect(
 }
 
 describe('Express demo contract', () => {
+  it('malformed JSON gets a quiet 400', async () => {
+    await expectQuietBadJson(`http://${base}`);
+  });
+
   it('serves the page', async () => {
     const response = await fetch(`http://${base}/`);
     expect(response.status).toBe(200);

@@ -3,6 +3,7 @@ import { MemoryStore } from '@fastify/session';
 import { readConfig, unauthorizedBody } from '@wsauth/demo-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { expectQuietBadJson } from '../../demo-kit/testing/client-errors.js';
 import { buildApp, type FastifyDemo } from '../src/app.js';
 
 /** The demo's memory store, counting reads so tests can prove none happened. */
@@ -98,6 +99,10 @@ function connect(headers: Record<string, string>): Promise<Opened> {
 }
 
 describe('Fastify demo contract', () => {
+  it('malformed JSON gets a quiet 400', async () => {
+    await expectQuietBadJson(`http://${base}`);
+  });
+
   it('serves the page', async () => {
     const response = await fetch(`http://${base}/`);
     expect(response.status).toBe(200);

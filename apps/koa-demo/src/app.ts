@@ -3,6 +3,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import { revokeOnDestroy } from '@wsauth/core';
 import {
+  clientError,
   clientScript,
   clientScriptType,
   type DemoConfig,
@@ -130,17 +131,21 @@ function routes(guard: Middleware, loginRoute: Middleware, wsauth: WsAuthKoa): R
   return router;
 }
 
-// Errors the routes do not handle become JSON; client errors keep their status and message.
+// Errors the routes do not handle become JSON. Client errors keep their status, and their message
+// only when the app exposed it, because a parser's message quotes the body.
 const jsonErrors: Middleware = async (ctx, next) => {
   try {
     await next();
   } catch (error) {
-    const status = (error as { status?: unknown }).status;
-    const exposed = (error as { expose?: unknown }).expose === true;
-    if (typeof status === 'number' && status < 500 && exposed) {
+    const client = clientError(error);
+    if (client !== undefined) {
+      const exposed = (error as { expose?: unknown }).expose === true;
       ctx.set((error as { headers?: Record<string, string> }).headers ?? {});
-      ctx.status = status;
-      ctx.body = { error: 'request_failed', message: (error as Error).message };
+      ctx.status = client.status;
+      ctx.body = {
+        error: 'request_failed',
+        message: exposed ? (error as Error).message : client.message,
+      };
       return;
     }
     console.error('Request failed:', error instanceof Error ? error.message : error);

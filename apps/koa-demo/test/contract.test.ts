@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { readConfig } from '@wsauth/demo-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { expectQuietBadJson } from '../../demo-kit/testing/client-errors.js';
 import { buildApp, type KoaDemo } from '../src/app.js';
 
 let demo: KoaDemo;
@@ -78,6 +79,10 @@ function echo(socket: WebSocket, text: string): Promise<unknown> {
 }
 
 describe('Koa demo contract', () => {
+  it('malformed JSON gets a quiet 400', async () => {
+    await expectQuietBadJson(origin);
+  });
+
   it('serves the page', async () => {
     const response = await fetch(`${origin}/`);
 
