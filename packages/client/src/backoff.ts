@@ -22,8 +22,9 @@ export interface ReconnectOptions {
    */
   jitter?: number;
   /**
-   * Failed attempts in a row after which the client stops. A connection that closes within
-   * `stableAfterMs` of opening counts as failed.
+   * Reconnect attempts in a row after which the client stops, so it makes at most
+   * `maxAttempts + 1` connection attempts. A connection that closes within `stableAfterMs` of
+   * opening counts as failed.
    * @default Infinity
    */
   maxAttempts?: number;
