@@ -81,6 +81,15 @@ function checkRequestBasics(req: IncomingMessage): Rejection | undefined {
     );
   }
 
+  // RFC 9112 section 3.2 has no fragment in a request target, and routers disagree on one.
+  if (req.url?.includes('#') === true) {
+    return rejection(
+      400,
+      ErrorCodes.INVALID_REQUEST,
+      'The request target contains a fragment (#); send only the path and query.',
+    );
+  }
+
   const host = req.headers.host;
   if (host === undefined || host === '') {
     return rejection(

@@ -189,6 +189,7 @@ describe('handshake shape and routing', () => {
         status: 400,
       },
       { request: handshakeRequest('/ws').replace('Host: 127.0.0.1\r\n', ''), status: 400 },
+      { request: handshakeRequest('/ws#x'), status: 400 },
     ];
 
     for (const { request, status } of cases) {
