@@ -143,7 +143,7 @@ const jsonErrors: Middleware = async (ctx, next) => {
       ctx.set((error as { headers?: Record<string, string> }).headers ?? {});
       ctx.status = client.status;
       ctx.body = {
-        error: 'request_failed',
+        error: 'bad_request',
         message: exposed ? (error as Error).message : client.message,
       };
       return;
