@@ -400,7 +400,7 @@ describe('ticket redaction', () => {
     await waitFor(() => lines.length >= 1);
     diagnostics.stop();
 
-    expect(response.status).toBe(401);
+    expect(response.status).toBe(400);
     for (const output of [...lines, ...diagnostics.events]) {
       expect(output).not.toContain(ticket);
     }
