@@ -11,7 +11,10 @@ export const ErrorCodes = {
   UNSUPPORTED_FRAMEWORK: 'WSAUTH_ERR_UNSUPPORTED_FRAMEWORK',
   /** The upgrade request does not use the GET method. */
   METHOD_NOT_ALLOWED: 'WSAUTH_ERR_METHOD_NOT_ALLOWED',
-  /** The upgrade request is not HTTP/1.1, or its `Host` header is missing, repeated or invalid. */
+  /**
+   * The upgrade request is not HTTP/1.1, its `Host` header is missing, repeated or invalid, its
+   * target has a fragment, or an absolute-form target names another authority than `Host`.
+   */
   INVALID_REQUEST: 'WSAUTH_ERR_INVALID_REQUEST',
   /** The handshake has more request headers than `maxHeaderCount`. */
   TOO_MANY_HEADERS: 'WSAUTH_ERR_TOO_MANY_HEADERS',

@@ -160,6 +160,7 @@ export class WsAuthServer implements HandshakeHost {
     }
 
     if (this.#waitForPipelinedResponse(req, socket, head, router, leaveUnknownPaths)) {
+      restoreTarget(req, target);
       return;
     }
 

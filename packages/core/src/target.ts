@@ -15,33 +15,26 @@ export interface AbsoluteTarget {
   readonly originForm: string;
 }
 
-// Requests whose target was rewritten, so that a handshake that runs again after a pipelined
-// response still gets its original target.
-const rewritten = new WeakMap<IncomingMessage, AbsoluteTarget>();
-
 /**
  * Rewrites an absolute-form target to origin form in `req.url`, so that route lookup and the app
  * see `/ws?a=1` as they would for `GET /ws?a=1`. Returns the original target, or undefined when
  * the target was in origin form already.
  */
 export function toOriginForm(req: IncomingMessage): AbsoluteTarget | undefined {
-  const earlier = rewritten.get(req);
-  if (earlier !== undefined) {
-    return earlier;
-  }
   const target = absoluteTarget(req.url);
   if (target !== undefined) {
     req.url = target.originForm;
-    rewritten.set(req, target);
   }
   return target;
 }
 
-/** Restores the original target of a rewritten request for other `upgrade` listeners. */
+/**
+ * Restores the original target of a rewritten request, for other `upgrade` listeners or for a
+ * handshake that runs again once a pipelined response has finished.
+ */
 export function restoreTarget(req: IncomingMessage, target: AbsoluteTarget | undefined): void {
   if (target !== undefined) {
     req.url = target.url;
-    rewritten.delete(req);
   }
 }
 
@@ -72,7 +65,7 @@ export function pathnameOf(url: string | undefined): string {
 
 /**
  * Rejects an absolute-form target whose authority differs from the Host header. RFC 9112
- * section 3.2.2 tells a server to use the target's authority in place of Host. The origin check
+ * section 3.2.2 has a server use the target's authority in place of Host. The origin check
  * compares Origin with Host, so a target that disagrees with Host is rejected, not trusted.
  */
 export function checkAuthority(

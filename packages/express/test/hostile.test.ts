@@ -454,6 +454,7 @@ describe('pipelined upgrade', () => {
     port: number,
     upgradeHeaders: Record<string, string>,
     before = 1,
+    target = '/ws',
   ): Promise<string> {
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => {});
@@ -462,8 +463,8 @@ describe('pipelined upgrade', () => {
       received += chunk.toString('latin1');
     });
     const plain = 'GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(before);
-    socket.write(`${plain}${upgradeRequest('/ws', upgradeHeaders)}`);
-    await waitFor(() => (received.match(/HTTP\/1\.1 (101|401)/g) ?? []).length === before + 1);
+    socket.write(`${plain}${upgradeRequest(target, upgradeHeaders)}`);
+    await waitFor(() => (received.match(/HTTP\/1\.1 (101|40[01])/g) ?? []).length === before + 1);
     socket.destroy();
     return received;
   }
@@ -488,6 +489,18 @@ describe('pipelined upgrade', () => {
     expect(listeners).toHaveLength(3);
     expect(listeners[1]).toBe(listeners[0]);
     expect(listeners[2]).toBe(listeners[0]);
+  });
+
+  it('keeps an absolute-form target while waiting', async () => {
+    app = await startApp(express);
+    const key = { 'X-Api-Key': 'alice-key' };
+
+    const matching = await pipelined(app.port, key, 1, 'http://127.0.0.1/ws');
+    const foreign = await pipelined(app.port, key, 1, 'http://evil.example/ws');
+
+    expect(matching).toContain('HTTP/1.1 101');
+    expect(foreign).toContain('HTTP/1.1 400');
+    expect(foreign).toContain('differs from the Host header');
   });
 
   it('waits for the response before it', async () => {
