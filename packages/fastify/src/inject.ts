@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { Server as TlsServer } from 'node:tls';
-import { ErrorCodes, WsAuthError } from '@wsauth/core';
+import { ErrorCodes, parseSubprotocols, WsAuthError } from '@wsauth/core';
 import type { FastifyInstance, InjectWSOption } from 'fastify';
 import WebSocket from 'ws';
 import { MemorySocket } from './memory-socket.js';
@@ -95,16 +95,14 @@ function urlOf(path: string, encrypted: boolean): string {
 }
 
 // The `ws` client sends the subprotocols it is given and checks the one the 101 echoes, so an
-// offer in the headers goes through its `protocols` argument.
+// offer in the headers goes through its `protocols` argument. A malformed offer is passed whole,
+// and the client rejects it as an invalid subprotocol.
 function protocolsOf(headers: IncomingHttpHeaders): string[] {
   const offer = headers['sec-websocket-protocol'];
   if (offer === undefined) {
     return [];
   }
-  return offer
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
+  return parseSubprotocols(offer) ?? [offer];
 }
 
 function requestHeaders(headers: IncomingHttpHeaders): Record<string, string> {

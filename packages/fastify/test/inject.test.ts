@@ -363,6 +363,16 @@ describe('injectWS', () => {
     expect(upgrade.headers['sec-websocket-protocol']).toBe('chat.v2');
   });
 
+  it('malformed subprotocol offer rejects', async () => {
+    const { app } = await start({ wsauth: { protocols: ['chat.v1'] } });
+
+    const offered = app.injectWS('/ws/visit', {
+      headers: { 'sec-websocket-protocol': 'chat.v1, chat.v1' },
+    });
+
+    await expect(offered).rejects.toThrow('An invalid or duplicated subprotocol was specified');
+  });
+
   it('no handles leak after close or rejection', async () => {
     const { app } = await start();
     const timersBefore = countTimers();
