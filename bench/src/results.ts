@@ -50,8 +50,8 @@ export interface BenchResults {
   /** Each adapter against a server that runs the same framework chain; see `computeSameChain`. */
   same_chain: Partial<Record<Adapter, SameChainComparison>>;
   /**
-   * p99 latency added over the hand-written server at a rate every accepting server sustains;
-   * see `sustainedRate`. `ratios.p99_latency_delta_ms` uses 80 % of the hand-written capacity.
+   * p99 latency added over the hand-written server at 80 % of the slowest adapter's throughput,
+   * a rate each server is meant to sustain; see `sustainedRate`. `ratios.p99_latency_delta_ms` uses 80 % of the hand-written capacity.
    */
   latency_at_sustained_load: SustainedLatency;
   generator_bound: Record<string, boolean>;
